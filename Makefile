@@ -66,8 +66,10 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all test asan ubsan tsan test-asan test-tsan fuzz bench golden clean demo
+.PHONY: libs all test asan ubsan tsan test-asan test-tsan fuzz bench golden clean demo
 all: $(BUILD)/bin/rrm $(TOOL_BINS) $(UNIT_BINS) $(INTEG_BINS)
+libs: $(call lib_of,$(ALL_LIBS))
+	@echo $(call lib_of,$(ALL_LIBS)) > $(BUILD)/lib/order.txt
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
