@@ -132,6 +132,8 @@ typedef struct rrm_ctx_params {
     int n_threads;     /* threads for the forward (default 1) */
     int kv_block;      /* tokens per KV block (default 16) */
     int kv_type;       /* RRM_KV_F32 (default) or RRM_KV_F16 */
+    int n_logits_max;  /* most rows with want_logits in one rrm_decode (default 0 = n_batch_max);
+                        * the logits buffer is n_logits_max * n_vocab floats */
 } rrm_ctx_params;
 
 rrm_ctx_params rrm_ctx_default_params(void);

@@ -105,6 +105,9 @@ int gguf_w_u64(struct gguf_writer *w, const char *key, uint64_t v, rrm_err *err)
 int gguf_w_f32(struct gguf_writer *w, const char *key, float v, rrm_err *err);
 int gguf_w_bool(struct gguf_writer *w, const char *key, int v, rrm_err *err);
 int gguf_w_str(struct gguf_writer *w, const char *key, const char *s, size_t len, rrm_err *err);
+/* Any numeric scalar type (GGUF_T_UINT8 .. GGUF_T_FLOAT64 except STRING/ARRAY): *v is a host
+ * value of that type (uint8_t, int16_t, double, ...; bool as a uint8_t 0 or 1). */
+int gguf_w_scalar(struct gguf_writer *w, const char *key, int type, const void *v, rrm_err *err);
 /* Numeric array: elem_type one of the scalar GGUF_T_*, n elements of its size at data. */
 int gguf_w_arr(struct gguf_writer *w, const char *key, int elem_type, const void *data, int64_t n,
                rrm_err *err);
@@ -131,6 +134,10 @@ int st_open_file(struct st_set **out, const char *path, const struct fmt_limits 
  * shard it names is opened once; each tensor must be found in the shard the map names, and
  * every tensor the map names must exist) or else model.safetensors. */
 int st_open_dir(struct st_set **out, const char *dir, const struct fmt_limits *lim, rrm_err *err);
+/* The same as st_open_file over a caller-owned buffer that must outlive the set (tests,
+ * fuzzing). `what` names it in messages. */
+int st_open_buf(struct st_set **out, const void *buf, size_t len, const char *what,
+                const struct fmt_limits *lim, rrm_err *err);
 void st_close(struct st_set *s);
 int64_t st_n_tensors(const struct st_set *s);
 const struct fmt_tensor *st_tensor(const struct st_set *s, int64_t i);
@@ -140,6 +147,12 @@ int st_n_files(const struct st_set *s);
 /* Writes one safetensors file from tensors (type F32/F16/BF16; ne in ggml order as above), in
  * the given order, with optional __metadata__ {"format": "pt"}. */
 int st_write_file(const char *path, const struct fmt_tensor *t, int64_t n, rrm_err *err);
+/* Writes `dir` (created if missing) as model-0000N-of-0000M.safetensors shards of at most
+ * max_shard_bytes of tensor data each (a larger tensor gets a shard of its own), tensors in the
+ * given order, plus model.safetensors.index.json with metadata.total_size and weight_map.
+ * Errors: RRM_E_INVAL (bad tensor list), RRM_E_IO, RRM_E_NOMEM. */
+int st_write_sharded(const char *dir, const struct fmt_tensor *t, int64_t n,
+                     uint64_t max_shard_bytes, rrm_err *err);
 
 /* ---- Hugging Face config.json (Qwen2ForCausalLM) ---- */
 

@@ -1,0 +1,396 @@
+/*
+ * engine.c — the continuous-batching scheduler (see engine.h for the contract).
+ * Data: requests (prompt, k samples, limits) and samples (one KV sequence + sampler + output
+ * buffer each). Every buffer a sample needs is allocated at admission, so the per-token path
+ * allocates nothing.
+ */
+#include "engine/engine.h"
+
+#include <stdlib.h>
+
+enum req_state { REQ_QUEUED, REQ_PREFILL, REQ_DECODE, REQ_DONE };
+
+struct sample {
+    int seq;               /* context sequence id, -1 when freed */
+    rrm_sampler *smp;
+    int32_t *out;          /* (max_new_tokens + n_think_close) */
+    int64_t n_out;
+    int32_t next;          /* token to feed in the next forward */
+    int64_t pos;           /* its position */
+    int forced;            /* index into think_close while closing the thought, else -1 */
+    int64_t n_forced;      /* tokens of out[] that were forced, not sampled */
+    int thought_closed;    /* saw think_end_id (or forced it) */
+    int finish;
+};
+
+struct request {
+    struct eng_request r;  /* prompt and think_close point at our copies */
+    int32_t *prompt, *close;
+    int state;
+    int64_t prefilled;     /* prompt rows already computed */
+    int64_t blocks;        /* KV blocks reserved */
+    struct sample *s;      /* (n_samples) */
+};
+
+struct eng {
+    rrm_ctx *ctx;
+    int64_t n_vocab;
+    struct eng_params p;
+    struct request *req;
+    int n_req, cap_req;
+    int64_t reserved;      /* blocks reserved by admitted, unfinished requests */
+    int live_seqs;
+    rrm_batch_row *rows;   /* (n_batch) */
+    struct row_owner {
+        int req, sample;   /* sample -1: prefill row of the request */
+    } *owner;
+    struct eng_stats st;
+};
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+int eng_init(struct eng **out, rrm_ctx *ctx, const rrm_model *model, const struct eng_params *p,
+             rrm_err *err)
+{
+    if (!ctx || !model || !p || p->n_batch < 1 || p->kv_block < 1 || p->n_seq_max < 1)
+        return rrm_errf(err, RRM_E_INVAL, "engine: bad parameters (n_batch %d, kv_block %d)",
+                        p ? p->n_batch : 0, p ? p->kv_block : 0);
+    struct eng *e = rrm_calloc(1, sizeof *e);
+    if (!e) return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory");
+    rrm_model_info in;
+    rrm_model_get_info(model, &in);
+    e->ctx = ctx;
+    e->n_vocab = in.n_vocab;
+    e->p = *p;
+    e->rows = rrm_calloc((size_t)p->n_batch, sizeof *e->rows);
+    e->owner = rrm_calloc((size_t)p->n_batch, sizeof *e->owner);
+    if (!e->rows || !e->owner) {
+        eng_free(e);
+        return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory for %d batch rows", p->n_batch);
+    }
+    *out = e;
+    return RRM_OK;
+}
+
+static void req_release(struct eng *e, struct request *q)
+{
+    for (int i = 0; q->s && i < q->r.n_samples; i++) {
+        if (q->s[i].seq >= 0) {
+            rrm_seq_free(e->ctx, q->s[i].seq, NULL);
+            e->live_seqs--;
+        }
+        q->s[i].seq = -1;
+        rrm_sampler_free(q->s[i].smp);
+        q->s[i].smp = NULL;
+    }
+}
+
+static void req_free(struct eng *e, struct request *q)
+{
+    req_release(e, q);
+    for (int i = 0; q->s && i < q->r.n_samples; i++) rrm_free(q->s[i].out);
+    rrm_free(q->s);
+    rrm_free(q->prompt);
+    rrm_free(q->close);
+}
+
+void eng_reset(struct eng *e)
+{
+    if (!e) return;
+    for (int i = 0; i < e->n_req; i++) req_free(e, &e->req[i]);
+    e->n_req = 0;
+    e->reserved = 0;
+    e->live_seqs = 0;
+    memset(&e->st, 0, sizeof e->st);
+}
+
+void eng_free(struct eng *e)
+{
+    if (!e) return;
+    eng_reset(e);
+    rrm_free(e->req);
+    rrm_free(e->rows);
+    rrm_free(e->owner);
+    rrm_free(e);
+}
+
+/* KV blocks a request may use at most: its prompt, plus per sample a copied partial block and
+ * room for every token it may add (generated + forced). */
+static int64_t req_blocks(const struct eng *e, const struct eng_request *r)
+{
+    int64_t b = e->p.kv_block;
+    int64_t per = ceil_div(r->max_new_tokens + r->n_think_close + 1, b) + 1;
+    return ceil_div(r->n_prompt, b) + (int64_t)r->n_samples * per;
+}
+
+static int check_request(const struct eng *e, const struct eng_request *r, rrm_err *err)
+{
+    if (!r->prompt || r->n_prompt < 1)
+        return rrm_errf(err, RRM_E_INVAL, "engine: empty prompt");
+    if (r->n_samples < 1 || r->n_samples > 4096)
+        return rrm_errf(err, RRM_E_INVAL, "engine: n_samples %d not in 1..4096", r->n_samples);
+    if (r->max_new_tokens < 1)
+        return rrm_errf(err, RRM_E_INVAL, "engine: max_new_tokens %lld < 1",
+                        (long long)r->max_new_tokens);
+    if (r->think_budget < 0 || r->n_think_close < 0 || (r->n_think_close && !r->think_close))
+        return rrm_errf(err, RRM_E_INVAL, "engine: bad thinking budget settings");
+    for (int64_t i = 0; i < r->n_prompt; i++) {
+        if (r->prompt[i] < 0 || r->prompt[i] >= e->n_vocab)
+            return rrm_errf(err, RRM_E_INVAL, "engine: prompt token %d at %lld outside vocab %lld",
+                            r->prompt[i], (long long)i, (long long)e->n_vocab);
+    }
+    int64_t need = req_blocks(e, r), total = rrm_ctx_total_blocks(e->ctx);
+    if (need > total)
+        return rrm_errf(err, RRM_E_LIMIT,
+                        "engine: request needs up to %lld KV blocks (prompt %lld tokens, %d "
+                        "samples x %lld new tokens) but the context has %lld",
+                        (long long)need, (long long)r->n_prompt, r->n_samples,
+                        (long long)r->max_new_tokens, (long long)total);
+    if (r->n_samples > e->p.n_seq_max)
+        return rrm_errf(err, RRM_E_LIMIT, "engine: %d samples exceed the context's %d sequences",
+                        r->n_samples, e->p.n_seq_max);
+    return RRM_OK;
+}
+
+int eng_submit(struct eng *e, const struct eng_request *r, rrm_err *err)
+{
+    int rc = check_request(e, r, err);
+    if (rc != RRM_OK) return rc;
+    if (e->n_req == e->cap_req) {
+        int cap = e->cap_req ? e->cap_req * 2 : 16;
+        struct request *nr = rrm_realloc(e->req, (size_t)cap * sizeof *nr);
+        if (!nr) return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory for requests");
+        e->req = nr;
+        e->cap_req = cap;
+    }
+    struct request *q = &e->req[e->n_req];
+    memset(q, 0, sizeof *q);
+    q->r = *r;
+    q->prompt = rrm_malloc((size_t)r->n_prompt * sizeof(int32_t));
+    q->close = rrm_malloc((size_t)(r->n_think_close + 1) * sizeof(int32_t));
+    q->s = rrm_calloc((size_t)r->n_samples, sizeof *q->s);
+    int64_t out_cap = r->max_new_tokens + r->n_think_close;
+    for (int i = 0; q->s && i < r->n_samples; i++) {
+        q->s[i].seq = -1;
+        q->s[i].out = rrm_malloc((size_t)out_cap * sizeof(int32_t));
+        if (!q->s[i].out) break;
+    }
+    int ok = q->prompt && q->close && q->s && q->s[r->n_samples - 1].out;
+    if (!ok) {
+        req_free(e, q);
+        return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory for a request");
+    }
+    memcpy(q->prompt, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
+    if (r->n_think_close)
+        memcpy(q->close, r->think_close, (size_t)r->n_think_close * sizeof(int32_t));
+    q->r.prompt = q->prompt;
+    q->r.think_close = q->close;
+    q->blocks = req_blocks(e, r);
+    q->state = REQ_QUEUED;
+    return e->n_req++;
+}
+
+/* Admits queued requests in order while their worst-case blocks and sequences fit. */
+static int admit(struct eng *e, rrm_err *err)
+{
+    int64_t total = rrm_ctx_total_blocks(e->ctx);
+    for (int i = 0; i < e->n_req; i++) {
+        struct request *q = &e->req[i];
+        if (q->state != REQ_QUEUED) continue;
+        if (e->reserved + q->blocks > total || e->live_seqs + q->r.n_samples > e->p.n_seq_max)
+            break; /* keep submission order: later requests wait too */
+        for (int k = 0; k < q->r.n_samples; k++) {
+            rrm_sampler_params sp = q->r.sampling;
+            sp.seed += (uint64_t)k;
+            int rc = rrm_sampler_init(&q->s[k].smp, &sp, e->n_vocab, err);
+            if (rc != RRM_OK) return rc;
+            q->s[k].forced = -1;
+        }
+        int seq = rrm_seq_new(e->ctx, err);
+        if (seq < 0) return seq;
+        q->s[0].seq = seq;
+        e->live_seqs++;
+        e->reserved += q->blocks;
+        q->state = REQ_PREFILL;
+    }
+    return RRM_OK;
+}
+
+static void finish_sample(struct eng *e, struct request *q, struct sample *s, int why)
+{
+    s->finish = why;
+    if (s->seq >= 0) {
+        rrm_seq_free(e->ctx, s->seq, NULL);
+        e->live_seqs--;
+        s->seq = -1;
+    }
+    for (int i = 0; i < q->r.n_samples; i++) {
+        if (q->s[i].finish == ENG_RUNNING) return;
+    }
+    q->state = REQ_DONE;
+    e->reserved -= q->blocks;
+}
+
+/* Takes the next token of a sample from the logits (or the forced close sequence), records it
+ * and decides whether the sample goes on. */
+static int advance(struct eng *e, struct request *q, struct sample *s, const float *logits,
+                   rrm_err *err)
+{
+    int32_t tok;
+    if (s->forced >= 0) {
+        s->n_forced++;
+        tok = q->close[s->forced++];
+        if (s->forced == q->r.n_think_close) s->forced = -1;
+    } else {
+        int t = rrm_sampler_sample(s->smp, logits, err);
+        if (t < 0) return t;
+        tok = t;
+        if (tok == q->r.eos_id) {
+            finish_sample(e, q, s, ENG_EOS);
+            return RRM_OK;
+        }
+    }
+    s->out[s->n_out++] = tok;
+    if (tok == q->r.think_end_id) s->thought_closed = 1;
+    int64_t sampled = s->n_out - s->n_forced;
+    if (q->r.think_budget > 0 && !s->thought_closed && s->forced < 0 &&
+        sampled >= q->r.think_budget && q->r.n_think_close > 0) {
+        s->forced = 0; /* the budget is spent: close the thought next */
+        s->thought_closed = 1;
+    }
+    /* Forced tokens do not count against max_new_tokens; a forced run is never cut. */
+    if (sampled >= q->r.max_new_tokens && s->forced < 0) {
+        finish_sample(e, q, s, ENG_LENGTH);
+        return RRM_OK;
+    }
+    s->next = tok;
+    return RRM_OK;
+}
+
+/* After the last prompt row: fork the prompt sequence into k samples and draw each one's first
+ * token from the shared logits. */
+static int start_samples(struct eng *e, struct request *q, const float *logits, rrm_err *err)
+{
+    for (int k = 1; k < q->r.n_samples; k++) {
+        int seq = rrm_seq_fork(e->ctx, q->s[0].seq, err);
+        if (seq < 0) return seq;
+        q->s[k].seq = seq;
+        e->live_seqs++;
+    }
+    q->state = REQ_DECODE;
+    for (int k = 0; k < q->r.n_samples; k++) {
+        q->s[k].pos = q->r.n_prompt;
+        int rc = advance(e, q, &q->s[k], logits, err);
+        if (rc != RRM_OK) return rc;
+    }
+    return RRM_OK;
+}
+
+/* Fills the batch: one decode row per running sample, then prefill rows. */
+static int build_batch(struct eng *e)
+{
+    int n = 0;
+    for (int i = 0; i < e->n_req && n < e->p.n_batch; i++) {
+        struct request *q = &e->req[i];
+        if (q->state != REQ_DECODE) continue;
+        for (int k = 0; k < q->r.n_samples && n < e->p.n_batch; k++) {
+            struct sample *s = &q->s[k];
+            if (s->finish != ENG_RUNNING) continue;
+            e->rows[n] = (rrm_batch_row){s->seq, (int32_t)s->pos, s->next, 1};
+            e->owner[n++] = (struct row_owner){i, k};
+        }
+    }
+    for (int i = 0; i < e->n_req && n < e->p.n_batch; i++) {
+        struct request *q = &e->req[i];
+        if (q->state != REQ_PREFILL) continue;
+        while (q->prefilled < q->r.n_prompt && n < e->p.n_batch) {
+            int64_t p = q->prefilled++;
+            int last = p == q->r.n_prompt - 1;
+            e->rows[n] = (rrm_batch_row){q->s[0].seq, (int32_t)p, q->prompt[p], last};
+            e->owner[n++] = (struct row_owner){i, -1};
+        }
+    }
+    return n;
+}
+
+int eng_step(struct eng *e, rrm_err *err)
+{
+    int rc = admit(e, err);
+    if (rc != RRM_OK) return rc;
+    int n = build_batch(e);
+    if (n == 0) {
+        for (int i = 0; i < e->n_req; i++) {
+            if (e->req[i].state != REQ_DONE)
+                return rrm_errf(err, RRM_E_INTERNAL, "engine: request %d cannot be scheduled", i);
+        }
+        return 0;
+    }
+    rc = rrm_decode(e->ctx, e->rows, n, err);
+    if (rc != RRM_OK) return rc;
+    e->st.forwards++;
+    if (n > e->st.max_batch_rows) e->st.max_batch_rows = n;
+    int li = 0; /* index among rows that asked for logits */
+    for (int j = 0; j < n; j++) {
+        struct row_owner o = e->owner[j];
+        struct request *q = &e->req[o.req];
+        if (o.sample < 0) e->st.prefill_tokens++;
+        else e->st.decode_tokens++;
+        if (!e->rows[j].want_logits) continue;
+        const float *lg = rrm_ctx_logits(e->ctx, li++);
+        if (!lg) return rrm_errf(err, RRM_E_INTERNAL, "engine: no logits for row %d", j);
+        if (o.sample < 0) {
+            rc = start_samples(e, q, lg, err);
+        } else {
+            q->s[o.sample].pos++;
+            rc = advance(e, q, &q->s[o.sample], lg, err);
+        }
+        if (rc != RRM_OK) return rc;
+    }
+    return 1;
+}
+
+int eng_run(struct eng *e, const volatile int *cancel, rrm_err *err)
+{
+    for (;;) {
+        if (cancel && *cancel) {
+            for (int i = 0; i < e->n_req; i++) {
+                struct request *q = &e->req[i];
+                if (q->state == REQ_DONE) continue;
+                if (q->state == REQ_QUEUED || q->state == REQ_PREFILL) {
+                    req_release(e, q);
+                    if (q->state == REQ_PREFILL) e->reserved -= q->blocks;
+                    for (int k = 0; k < q->r.n_samples; k++) q->s[k].finish = ENG_CANCELLED;
+                    q->state = REQ_DONE;
+                    continue;
+                }
+                for (int k = 0; k < q->r.n_samples; k++) {
+                    if (q->s[k].finish == ENG_RUNNING) finish_sample(e, q, &q->s[k], ENG_CANCELLED);
+                }
+            }
+            return rrm_errf(err, RRM_E_CANCELLED, "engine: cancelled");
+        }
+        int rc = eng_step(e, err);
+        if (rc < 0) return rc;
+        if (rc == 0) return RRM_OK;
+    }
+}
+
+int eng_result(const struct eng *e, int req, int sample, const int32_t **tokens, int64_t *n,
+               int *finish)
+{
+    if (req < 0 || req >= e->n_req || sample < 0 || sample >= e->req[req].r.n_samples)
+        return RRM_E_INVAL;
+    const struct sample *s = &e->req[req].s[sample];
+    *tokens = s->out;
+    *n = s->n_out;
+    *finish = s->finish;
+    return RRM_OK;
+}
+
+void eng_get_stats(const struct eng *e, struct eng_stats *out)
+{
+    *out = e->st;
+}

@@ -1,0 +1,80 @@
+/*
+ * engine.h — sequences and the continuous-batching scheduler over one rrm_ctx (DESIGN.md §3).
+ * A request is a prompt plus k samples. Its prompt is prefilled once in one KV sequence; the k
+ * samples are forks of it (they share every cached prompt block), each with its own sampler
+ * seeded seed + i. Every step runs ONE rrm_decode holding a decode row for every running sample
+ * and as many prefill rows of admitted requests as the batch has room for. A sample finishes at
+ * EOS, its token limit or cancel. Thinking budget: after `think_budget` generated tokens without
+ * `think_end_id`, the engine feeds `think_close` (the ids of "\n</think>\n\n") and lets the model
+ * go on to the verdict.
+ *
+ * Admission reserves the worst case (prompt + k * max_new_tokens, in KV blocks), so a running
+ * request never runs out of KV blocks. Results depend only on (model, prompt, seed): the forward
+ * does not depend on batch composition, and each sample owns its RNG.
+ *
+ * Not thread-safe: one thread owns an engine and its context. The engine knows nothing of judges.
+ */
+#ifndef RRM_ENGINE_H
+#define RRM_ENGINE_H
+
+#include "core/core.h"
+
+enum eng_finish {
+    ENG_RUNNING = 0,
+    ENG_EOS = 1,       /* the model produced eos_id (not included in the tokens) */
+    ENG_LENGTH = 2,    /* max_new_tokens reached */
+    ENG_CANCELLED = 3,
+};
+
+struct eng_request {
+    const int32_t *prompt;        /* copied at submit */
+    int64_t n_prompt;             /* >= 1 */
+    int n_samples;                /* k >= 1 */
+    rrm_sampler_params sampling;  /* sample i uses seed + i */
+    int64_t max_new_tokens;       /* >= 1 */
+    int64_t think_budget;         /* 0 = no budget */
+    int32_t think_end_id;         /* id of </think> (-1: none) */
+    const int32_t *think_close;   /* forced when the budget runs out; copied at submit */
+    int n_think_close;
+    int32_t eos_id;               /* -1: never stop on a token */
+};
+
+struct eng_params {
+    int n_batch;   /* rows per forward (<= the context's n_batch_max) */
+    int kv_block;  /* the context's tokens per KV block (rrm_ctx_params.kv_block) */
+    int n_seq_max; /* the context's n_seq_max */
+};
+
+struct eng;
+
+/* The engine borrows `ctx` (which must outlive it); n_vocab is the model's. */
+int eng_init(struct eng **out, rrm_ctx *ctx, const rrm_model *model, const struct eng_params *p,
+             rrm_err *err);
+void eng_free(struct eng *e);
+
+/* Queues a request; returns its id (>= 0) or a negative error (RRM_E_INVAL for bad fields,
+ * RRM_E_LIMIT when it could never fit the context). */
+int eng_submit(struct eng *e, const struct eng_request *r, rrm_err *err);
+/* Runs one scheduler step (one forward). Returns 1 if work remains, 0 when idle, or an error. */
+int eng_step(struct eng *e, rrm_err *err);
+/* Steps until every submitted request is done. `cancel` (may be NULL) is polled between
+ * steps; when it becomes non-zero every running sample finishes as ENG_CANCELLED and
+ * RRM_E_CANCELLED is returned. */
+int eng_run(struct eng *e, const volatile int *cancel, rrm_err *err);
+
+/* Output of sample i of request `req`: borrowed tokens (valid until eng_free or eng_reset). */
+int eng_result(const struct eng *e, int req, int sample, const int32_t **tokens, int64_t *n,
+               int *finish);
+
+struct eng_stats {
+    int64_t forwards;        /* rrm_decode calls */
+    int64_t prefill_tokens;  /* prompt rows computed */
+    int64_t decode_tokens;   /* generated rows computed */
+    int64_t max_batch_rows;  /* most rows in one forward */
+};
+void eng_get_stats(const struct eng *e, struct eng_stats *out);
+
+/* Forgets every request and frees their sequences (the context is reusable). */
+void eng_reset(struct eng *e);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * qwen2.h — the Qwen2 model: hyper-parameters, bound weights and the context that runs the
+ * forward (Hugging Face transformers modeling_qwen2.py; llama.cpp LLM_ARCH_QWEN2).
+ *
+ * Dimension names, fixed project-wide (STYLE.md §2):
+ *   n_vocab   rows of the embedding / output head     n_embd    hidden size
+ *   n_head    query heads                             n_head_kv key/value heads (GQA)
+ *   head_dim  per-head size (n_embd / n_head unless the config says otherwise)
+ *   n_ff      MLP intermediate size                   n_layer   decoder layers
+ *   n_ctx     KV capacity in tokens                   n_batch   rows in one rrm_decode
+ *   n_seq     live sequences
+ * Matrices keep the stored layout: n_out rows of n_in elements (ggml ne = {n_in, n_out}).
+ */
+#ifndef RRM_MODEL_QWEN2_H
+#define RRM_MODEL_QWEN2_H
+
+#include "core/core.h"
+#include "formats/formats.h"
+#include "kernels/kernels.h"
+#include "kvcache/kvcache.h"
+
+struct qwen2_hparams {
+    int64_t n_vocab, n_embd, n_head, n_head_kv, head_dim, n_ff, n_layer, n_ctx_train;
+    double rope_theta, rms_norm_eps;
+    int tie_output; /* 1: the output head is token_embd even if an output tensor exists */
+    int bos_id, eos_id; /* -1 when unknown */
+};
+
+/* Tensor naming schemes accepted by qwen2_model_from_tensors. */
+enum qwen2_naming { QWEN2_NAMES_GGUF = 0, QWEN2_NAMES_HF = 1 };
+
+/* A weight matrix: n_out rows of n_in elements of `type`, rows row_bytes apart. */
+struct qwen2_mat {
+    const void *data;
+    int type;
+    int64_t n_in, n_out;
+    size_t row_bytes;
+};
+
+struct qwen2_layer {
+    struct qwen2_mat wq;     /* (n_head*head_dim, n_embd) */
+    struct qwen2_mat wk, wv; /* (n_head_kv*head_dim, n_embd) */
+    struct qwen2_mat wo;     /* (n_embd, n_head*head_dim), no bias */
+    struct qwen2_mat w_gate, w_up; /* (n_ff, n_embd) */
+    struct qwen2_mat w_down;       /* (n_embd, n_ff) */
+    const float *bq;               /* (n_head*head_dim) f32, owned by the model */
+    const float *bk, *bv;          /* (n_head_kv*head_dim) */
+    const float *attn_norm, *ffn_norm; /* (n_embd) */
+};
+
+/* What rrm_model_tensor reports: one entry per bound tensor, as stored. */
+struct qwen2_tensor_info {
+    char *name;
+    int type, n_dims;
+    int64_t ne[4];
+    uint64_t nbytes;
+};
+
+struct rrm_model {
+    struct qwen2_hparams hp;
+    char arch[32];
+    char source[16];
+    struct qwen2_mat tok_embd; /* (n_vocab, n_embd) */
+    struct qwen2_mat output;   /* (n_vocab, n_embd); == tok_embd when tied */
+    const float *output_norm;  /* (n_embd) */
+    struct qwen2_layer *layers; /* (n_layer) */
+    int tied;
+    float *vecs;                /* every norm and bias as f32, one block */
+    void **copies;              /* aligned copies of misaligned matrices (rare) */
+    int n_copies;
+    struct qwen2_tensor_info *tensors;
+    int n_tensors;
+    int64_t n_params;
+    uint64_t weight_bytes;
+    void *src;                  /* the file object the weights point into */
+    void (*src_close)(void *);
+};
+
+/* Builds a model from a table of tensors (borrowed: the data must outlive the model, or be
+ * handed over with qwen2_model_own) and hyper-parameters. Binds every tensor by name under
+ * `naming`, checks every shape against hp (RRM_E_FORMAT naming the tensor, the expected and the
+ * found shape; `hp_what` says where hp came from, e.g. "config.json"), every type (matrices
+ * F32/F16/BF16/Q8_0, vectors F32/F16/BF16, else RRM_E_UNSUPPORTED), reports missing tensors
+ * (RRM_E_FORMAT) and logs unexpected extra tensors as warnings (they are ignored). Norms and
+ * biases are converted once to f32 copies owned by the model. An absent output head is tied to
+ * token_embd. `source` is "gguf" or "safetensors". p may be NULL. */
+int qwen2_model_from_tensors(rrm_model **out, const struct qwen2_hparams *hp,
+                             const struct fmt_tensor *t, int64_t n, int naming,
+                             const char *source, const char *hp_what,
+                             const rrm_model_params *p, rrm_err *err);
+/* Makes the model own a file object: close_fn(src) runs in rrm_model_free. */
+void qwen2_model_own(rrm_model *m, void *src, void (*close_fn)(void *));
+
+#endif
