@@ -598,11 +598,31 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* mkdir -p: creates `path` and any missing parents; 0 or -1 with errno set. */
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        buf[i] = c;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     if (parse_args(argc, argv, &o) != 0) return 2;
-    if (mkdir(o.out, 0755) != 0 && errno != EEXIST) {
+    if (mkdir_p(o.out) != 0) {
         fprintf(stderr, "mkmodel: mkdir '%s': %s\n", o.out, strerror(errno));
         return 1;
     }

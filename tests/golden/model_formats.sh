@@ -22,6 +22,8 @@ for s in $shapes; do
         check "$s: rrm logits $v" "$RRM" logits -m "$d/$v" --ids "$ids" --out "$d/$tag.f32"
     done
     check "$s: HF f32 dir == GGUF f32" node "$NODE_REF/compare_logits.mjs" "$d/one.f32" "$d/one_model-f32_gguf.f32" --n-vocab $NV --max-abs 1e-5 --label "$s hf-vs-gguf f32"
+    check "$s: HF f32 dir == GGUF f32 (bitwise)" cmp "$d/one.f32" "$d/one_model-f32_gguf.f32"
+    check "$s: HF bf16 dir == GGUF bf16 (bitwise)" cmp "$d/bf16.f32" "$d/bf16_model-bf16_gguf.f32"
     check "$s: sharded == single file (bitwise)" cmp "$d/one.f32" "$d/sharded.f32"
     check "$s: HF bf16 dir == GGUF bf16" node "$NODE_REF/compare_logits.mjs" "$d/bf16.f32" "$d/bf16_model-bf16_gguf.f32" --n-vocab $NV --max-abs 1e-5 --label "$s hf-vs-gguf bf16"
     "$RRM" info -m "$d/one" --json >"$d/i1.json" 2>&1
