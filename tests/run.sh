@@ -37,6 +37,7 @@ fi
 if [ "$ONLY" = all ] || [ "$ONLY" = golden ]; then
     for g in tests/golden/*.sh; do
         [ -f "$g" ] || continue
+        [ "$(basename "$g")" = lib.sh ] && continue # sourced helpers, not a test
         run_one "$(basename "$g")" sh "$g"
     done
 fi

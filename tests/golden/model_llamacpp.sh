@@ -12,6 +12,7 @@ NV=152064
 shapes="tiny hd12-gqa7 hd64-mha hd128-gqa2"
 types="f32 f16 bf16 q8_0"
 if [ -n "${RRM_TEST_REDUCED:-}" ]; then shapes="tiny hd12-gqa7"; fi
+shapes=${RRM_GOLDEN_SHAPES:-$shapes}
 ids=$(random_ids 11 64)
 ids16=$(random_ids 12 16)
 # Stated tolerances: max |dlogit|, probability NMSE, mean KL, share of top-1 agreement.
