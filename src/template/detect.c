@@ -28,23 +28,55 @@ const char *rrm_template_known_families(void)
     return "deepseek-r1, deepseek-r1-think, chatml-qwen2.5, chatml-qwen2, llama3";
 }
 
-/* memmem over a text that may hold any byte (GGUF strings are not NUL-terminated). */
-static const char *find(const char *hay, size_t n, const char *needle)
+/* Length of the match of `needle` at hay[0..n), or 0. A newline inside a Jinja string literal
+ * may be written as a real newline or as the escape "\\n" (Qwen2 and Llama-3 ship the first,
+ * Qwen2.5 and DeepSeek the second; both render the same), so either spelling in the needle
+ * matches either spelling in the text. */
+static size_t match_at(const char *hay, size_t n, const char *needle)
 {
-    size_t m = strlen(needle);
-    if (m == 0) return hay;
-    for (size_t i = 0; i + m <= n; i++) {
-        if (hay[i] == needle[0] && memcmp(hay + i, needle, m) == 0) return hay + i;
+    size_t i = 0;
+    for (const char *q = needle; *q;) {
+        size_t qk = (*q == '\\' && q[1] == 'n') ? 2 : (*q == '\n' ? 1 : 0);
+        if (qk) {
+            if (i < n && hay[i] == '\n') i += 1;
+            else if (i + 1 < n && hay[i] == '\\' && hay[i + 1] == 'n') i += 2;
+            else return 0;
+            q += qk;
+        } else {
+            if (i >= n || hay[i] != *q) return 0;
+            i++;
+            q++;
+        }
+    }
+    return i;
+}
+
+/* First match of needle in hay[0..n) (any bytes: GGUF strings are not NUL-terminated); *m gets
+ * its length. */
+static const char *find_len(const char *hay, size_t n, const char *needle, size_t *m)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = match_at(hay + i, n - i, needle);
+        if (k) {
+            *m = k;
+            return hay + i;
+        }
     }
     return NULL;
+}
+
+static const char *find(const char *hay, size_t n, const char *needle)
+{
+    size_t m;
+    return find_len(hay, n, needle, &m);
 }
 
 static int count(const char *hay, size_t n, const char *needle)
 {
     int k = 0;
-    size_t m = strlen(needle);
+    size_t m;
     const char *p = hay, *end = hay + n, *hit;
-    while ((hit = find(p, (size_t)(end - p), needle)) != NULL) {
+    while ((hit = find_len(p, (size_t)(end - p), needle, &m)) != NULL) {
         k++;
         p = hit + m;
     }
@@ -70,15 +102,15 @@ int tmpl_detect(const char *text, size_t len, const struct tmpl_family **out, rr
             return RRM_OK;
         }
     }
-    const char *looks = "no known family";
-    if (find(text, len, "<｜User｜>")) looks = "a DeepSeek-style template of no known variant";
+    const char *looks = "no known markers";
+    if (find(text, len, "<｜User｜>")) looks = "DeepSeek-style, no known variant";
     else if (find(text, len, "<think>") && find(text, len, "<|im_start|>"))
-        looks = "a ChatML template with <think> handling (Qwen3/QwQ are not supported)";
-    else if (find(text, len, "<|im_start|>")) looks = "a ChatML template of no known variant";
+        looks = "ChatML with <think> (Qwen3/QwQ: unsupported)";
+    else if (find(text, len, "<|im_start|>")) looks = "ChatML, no known variant";
     else if (find(text, len, "<|start_header_id|>"))
-        looks = "a Llama-3-style template of no known variant (Llama-3.1+ are not supported)";
+        looks = "Llama-3-style, no known variant (3.1+: unsupported)";
     return rrm_errf(err, RRM_E_UNSUPPORTED,
-                    "template: unknown chat template (%zu bytes, %s); known families: %s; "
-                    "use --template NAME to force one",
-                    len, looks, rrm_template_known_families());
+                    "unknown chat template (known: %s; force one with --template NAME): %s, "
+                    "%zu bytes",
+                    rrm_template_known_families(), looks, len);
 }

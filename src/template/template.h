@@ -73,4 +73,14 @@ static inline int tmpl_put(struct rrm_str *o, const char *s)
  * Returns -1 when valid, else the byte offset of the first bad sequence. */
 int64_t tmpl_utf8_check(const char *s, size_t len);
 
+
+/* ---- messages JSON (messages.c) ---- */
+
+/* Reads `[{"role": "...", "content": "..."}, ...]` into a new array of n messages (rrm_free)
+ * whose strings are borrowed from `arr` (valid while it lives). Keys other than role/content
+ * are ignored, except a non-empty "tool_calls" (RRM_E_UNSUPPORTED). RRM_E_FORMAT names the
+ * index of a bad entry; `what` names the source in messages. */
+int tmpl_messages_from_json(const json_t *arr, const char *what, rrm_message **out, size_t *n,
+                            rrm_err *err);
+
 #endif /* RRM_TEMPLATE_H */
