@@ -204,6 +204,57 @@ int rrm_sampler_sample(rrm_sampler *s, const float *logits, rrm_err *err);
 
 /* ---- chat templates (src/template) --------------------------------------------------------- */
 
+/* A chat template: one of the known families, rendered in C exactly as the model's own Jinja
+ * `chat_template` renders (no Jinja interpreter). Immutable after load; render may run
+ * concurrently on one template. Families (names accepted by `override_name`):
+ *   deepseek-r1        DeepSeek-R1 / R1-distill, January 2025 (generation prompt <｜Assistant｜>)
+ *   deepseek-r1-think  the later DeepSeek-R1 template (generation prompt <｜Assistant｜><think>\n)
+ *   chatml-qwen2.5     Qwen2.5-Instruct ChatML (default system "You are Qwen, created by ...")
+ *   chatml-qwen2       Qwen2 / Qwen1.5 ChatML (default system "You are a helpful assistant.")
+ *   llama3             Meta-Llama-3-Instruct (content trimmed as Python's str.strip()) */
+typedef struct rrm_template rrm_template;
+
+/* One chat message. Both strings are NUL-terminated UTF-8 and borrowed for the call. Roles:
+ * "system", "user", "assistant", and "tool" for deepseek-r1* and chatml-qwen2.5. */
+typedef struct rrm_message {
+    const char *role;
+    const char *content;
+} rrm_message;
+
+/* Loads the chat template of a model. `path` is an HF directory (tokenizer_config.json, and
+ * chat_template.jinja when present, which takes precedence as in transformers), a
+ * tokenizer_config.json, a .jinja file, or a .gguf (`tokenizer.chat_template`, BOS/EOS from
+ * tokenizer.ggml.*_token_id). The family is detected from the template text by its distinctive
+ * markers; `override_name` (may be NULL) forces a family by name, and then the file needs no
+ * chat_template. BOS/EOS come from the file (string or {"content": ...}); when it has none, the
+ * family's own tokens are used. Errors: RRM_E_IO, RRM_E_FORMAT (malformed JSON/GGUF/UTF-8, a
+ * template list without "default"), RRM_E_UNSUPPORTED (unknown template: the message names the
+ * known families; or unknown override name), RRM_E_LIMIT, RRM_E_NOMEM. Free with
+ * rrm_template_free. */
+int rrm_template_load(rrm_template **out, const char *path, const char *override_name,
+                      rrm_err *err);
+/* The same from a template text in memory (`len` bytes; need not be NUL-terminated). bos/eos
+ * may be NULL (family defaults). `text` may be NULL when override_name is given. */
+int rrm_template_from_text(rrm_template **out, const char *text, size_t len, const char *bos,
+                           const char *eos, const char *override_name, rrm_err *err);
+void rrm_template_free(rrm_template *t);
+/* Family name (static string, see above). */
+const char *rrm_template_family(const rrm_template *t);
+/* BOS/EOS token strings the template uses; "" when the family has none (ChatML BOS). Valid
+ * while t lives. */
+const char *rrm_template_bos(const rrm_template *t);
+const char *rrm_template_eos(const rrm_template *t);
+/* "deepseek-r1, deepseek-r1-think, ..." (static). */
+const char *rrm_template_known_families(void);
+/* Renders n_msgs messages. On success *out_text is a new NUL-terminated buffer of *out_len
+ * bytes (rrm_template_text_free). Errors: RRM_E_INVAL (NULL role or content, a role the family
+ * does not support, content that is not valid UTF-8, no messages where the template needs one),
+ * RRM_E_LIMIT (output over 1 GiB), RRM_E_NOMEM. */
+int rrm_template_render(const rrm_template *t, const rrm_message *msgs, size_t n_msgs,
+                        int add_generation_prompt, char **out_text, size_t *out_len,
+                        rrm_err *err);
+void rrm_template_text_free(char *text);
+
 #ifdef __cplusplus
 }
 #endif
