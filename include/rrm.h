@@ -255,6 +255,19 @@ int rrm_template_render(const rrm_template *t, const rrm_message *msgs, size_t n
                         rrm_err *err);
 void rrm_template_text_free(char *text);
 
+/* A byte range [off, off + len) of a rendered text. */
+typedef struct rrm_span {
+    size_t off, len;
+} rrm_span;
+
+/* rrm_template_render that also returns the spans of the text copied from message content, in
+ * increasing order (*out_spans: rrm_template_text_free'd array of *n_spans, NULL when none).
+ * Encoding the text with those spans as plain text (rrm_tokenize_spans) keeps user-supplied
+ * content from forging special tokens, while the template's own markers stay special. */
+int rrm_template_render_spans(const rrm_template *t, const rrm_message *msgs, size_t n_msgs,
+                              int add_generation_prompt, char **out_text, size_t *out_len,
+                              rrm_span **out_spans, size_t *n_spans, rrm_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,18 +13,18 @@
 
 static const char *const role_name[] = {"system", "user", "assistant", "tool"};
 
-static int turn(struct rrm_str *o, const char *role, const char *content)
+static int turn(struct tmpl_out *o, const char *role, const char *content)
 {
     int rc = tmpl_put(o, "<|im_start|>");
     if (rc == RRM_OK) rc = tmpl_put(o, role);
     if (rc == RRM_OK) rc = tmpl_put(o, "\n");
-    if (rc == RRM_OK) rc = tmpl_put(o, content);
+    if (rc == RRM_OK) rc = tmpl_put_content(o, content);
     if (rc == RRM_OK) rc = tmpl_put(o, "<|im_end|>\n");
     return rc;
 }
 
 static int render_qwen25(const struct rrm_template *t, const rrm_message *m,
-                         const unsigned char *role, size_t n, int add_gen, struct rrm_str *o)
+                         const unsigned char *role, size_t n, int add_gen, struct tmpl_out *o)
 {
     (void)t;
     int rc = role[0] == TMPL_SYSTEM
@@ -35,7 +35,7 @@ static int render_qwen25(const struct rrm_template *t, const rrm_message *m,
         if (role[i] == TMPL_TOOL) {
             if (i == 0 || role[i - 1] != TMPL_TOOL) rc = tmpl_put(o, "<|im_start|>user");
             if (rc == RRM_OK) rc = tmpl_put(o, "\n<tool_response>\n");
-            if (rc == RRM_OK) rc = tmpl_put(o, m[i].content);
+            if (rc == RRM_OK) rc = tmpl_put_content(o, m[i].content);
             if (rc == RRM_OK) rc = tmpl_put(o, "\n</tool_response>");
             if (rc == RRM_OK && (i + 1 == n || role[i + 1] != TMPL_TOOL))
                 rc = tmpl_put(o, "<|im_end|>\n");
@@ -48,7 +48,7 @@ static int render_qwen25(const struct rrm_template *t, const rrm_message *m,
 }
 
 static int render_qwen2(const struct rrm_template *t, const rrm_message *m,
-                        const unsigned char *role, size_t n, int add_gen, struct rrm_str *o)
+                        const unsigned char *role, size_t n, int add_gen, struct tmpl_out *o)
 {
     (void)t;
     int rc = RRM_OK;

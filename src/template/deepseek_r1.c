@@ -33,21 +33,21 @@ static const char *after_last_think(const char *s)
 }
 
 static int render(const struct rrm_template *t, const rrm_message *m, const unsigned char *role,
-                  size_t n, int add_gen, const char *gen_prompt, struct rrm_str *o)
+                  size_t n, int add_gen, const char *gen_prompt, struct tmpl_out *o)
 {
     const char *sys = "";
     for (size_t i = 0; i < n; i++) {
         if (role[i] == TMPL_SYSTEM) sys = m[i].content;
     }
     int rc = tmpl_put(o, t->bos);
-    if (rc == RRM_OK) rc = tmpl_put(o, sys);
+    if (rc == RRM_OK) rc = tmpl_put_content(o, sys);
     int is_tool = 0, is_output_first = 1;
     for (size_t i = 0; i < n && rc == RRM_OK; i++) {
         const char *c = m[i].content;
         switch (role[i]) {
         case TMPL_USER:
             is_tool = 0;
-            if ((rc = tmpl_put(o, DS_USER)) == RRM_OK) rc = tmpl_put(o, c);
+            if ((rc = tmpl_put(o, DS_USER)) == RRM_OK) rc = tmpl_put_content(o, c);
             break;
         case TMPL_ASSISTANT:
             if (is_tool) {
@@ -57,7 +57,7 @@ static int render(const struct rrm_template *t, const rrm_message *m, const unsi
                 rc = tmpl_put(o, DS_ASSISTANT);
                 c = after_last_think(c);
             }
-            if (rc == RRM_OK) rc = tmpl_put(o, c);
+            if (rc == RRM_OK) rc = tmpl_put_content(o, c);
             if (rc == RRM_OK) rc = tmpl_put(o, DS_EOS);
             break;
         case TMPL_TOOL:
@@ -65,7 +65,7 @@ static int render(const struct rrm_template *t, const rrm_message *m, const unsi
             rc = tmpl_put(o, is_output_first ? "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>"
                                              : "\n<｜tool▁output▁begin｜>");
             is_output_first = 0;
-            if (rc == RRM_OK) rc = tmpl_put(o, c);
+            if (rc == RRM_OK) rc = tmpl_put_content(o, c);
             if (rc == RRM_OK) rc = tmpl_put(o, "<｜tool▁output▁end｜>");
             break;
         default: /* system: already emitted */
@@ -78,13 +78,13 @@ static int render(const struct rrm_template *t, const rrm_message *m, const unsi
 }
 
 static int render_jan(const struct rrm_template *t, const rrm_message *m,
-                      const unsigned char *role, size_t n, int add_gen, struct rrm_str *o)
+                      const unsigned char *role, size_t n, int add_gen, struct tmpl_out *o)
 {
     return render(t, m, role, n, add_gen, DS_ASSISTANT, o);
 }
 
 static int render_think(const struct rrm_template *t, const rrm_message *m,
-                        const unsigned char *role, size_t n, int add_gen, struct rrm_str *o)
+                        const unsigned char *role, size_t n, int add_gen, struct tmpl_out *o)
 {
     return render(t, m, role, n, add_gen, DS_ASSISTANT "<think>\n", o);
 }

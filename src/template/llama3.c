@@ -39,7 +39,7 @@ static uint32_t decode(const unsigned char *s, size_t *n)
 }
 
 /* Appends s (valid UTF-8) without leading and trailing Python whitespace. */
-static int put_trimmed(struct rrm_str *o, const char *str)
+static int put_trimmed(struct tmpl_out *o, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t lo = 0, hi = strlen(str), k;
@@ -50,13 +50,13 @@ static int put_trimmed(struct rrm_str *o, const char *str)
         if (!py_space(decode(s + start, &k))) break;
         hi = start;
     }
-    return rrm_str_append(o, str + lo, hi - lo);
+    return tmpl_put_content_n(o, str + lo, hi - lo);
 }
 
 static const char *const role_name[] = {"system", "user", "assistant", "tool"};
 
 static int render(const struct rrm_template *t, const rrm_message *m, const unsigned char *role,
-                  size_t n, int add_gen, struct rrm_str *o)
+                  size_t n, int add_gen, struct tmpl_out *o)
 {
     int rc = RRM_OK;
     for (size_t i = 0; i < n && rc == RRM_OK; i++) {

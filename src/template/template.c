@@ -337,9 +337,30 @@ static int check_messages(const struct tmpl_family *f, const rrm_message *m, siz
     return RRM_OK;
 }
 
-int rrm_template_render(const rrm_template *t, const rrm_message *msgs, size_t n_msgs,
-                        int add_generation_prompt, char **out_text, size_t *out_len,
-                        rrm_err *err)
+int tmpl_put_content_n(struct tmpl_out *o, const char *s, size_t n)
+{
+    size_t off = o->s.len;
+    int rc = rrm_str_append(&o->s, s, n);
+    if (rc != RRM_OK || n == 0) return rc;
+    if (o->n_spans && o->spans[o->n_spans - 1].off + o->spans[o->n_spans - 1].len == off) {
+        o->spans[o->n_spans - 1].len += n; /* adjacent content: one span */
+        return RRM_OK;
+    }
+    if (o->n_spans == o->cap_spans) {
+        size_t cap = o->cap_spans ? 2 * o->cap_spans : 8, bytes;
+        if (!rrm_mul_size(&bytes, cap, sizeof *o->spans)) return RRM_E_NOMEM;
+        rrm_span *p = rrm_realloc(o->spans, bytes);
+        if (!p) return RRM_E_NOMEM;
+        o->spans = p;
+        o->cap_spans = cap;
+    }
+    o->spans[o->n_spans++] = (rrm_span){off, n};
+    return RRM_OK;
+}
+
+int rrm_template_render_spans(const rrm_template *t, const rrm_message *msgs, size_t n_msgs,
+                              int add_generation_prompt, char **out_text, size_t *out_len,
+                              rrm_span **out_spans, size_t *n_spans, rrm_err *err)
 {
     if (!t || (!msgs && n_msgs) || !out_text || !out_len)
         return rrm_errf(err, RRM_E_INVAL, "rrm_template_render: NULL argument");
@@ -354,22 +375,37 @@ int rrm_template_render(const rrm_template *t, const rrm_message *msgs, size_t n
                         f->name, n_msgs, 1 << 24);
     unsigned char *role = rrm_malloc(n_msgs ? n_msgs : 1);
     if (!role) return rrm_errf(err, RRM_E_NOMEM, "template: out of memory for %zu roles", n_msgs);
-    struct rrm_str o = {0};
+    struct tmpl_out o = {0};
     int rc = check_messages(f, msgs, n_msgs, role, err);
-    if (rc == RRM_OK) rc = rrm_str_append(&o, "", 0); /* an empty result is still a buffer */
+    if (rc == RRM_OK) rc = rrm_str_append(&o.s, "", 0); /* an empty result is still a buffer */
     if (rc == RRM_OK) rc = f->render(t, msgs, role, n_msgs, add_generation_prompt != 0, &o);
     if (rc == RRM_E_NOMEM) rrm_errf(err, rc, "template %s: out of memory rendering", f->name);
-    if (rc == RRM_OK && o.len > TMPL_MAX_OUTPUT)
+    if (rc == RRM_OK && o.s.len > TMPL_MAX_OUTPUT)
         rc = rrm_errf(err, RRM_E_LIMIT, "template %s: rendered %zu bytes, over the limit of %zu",
-                      f->name, o.len, TMPL_MAX_OUTPUT);
+                      f->name, o.s.len, TMPL_MAX_OUTPUT);
     rrm_free(role);
     if (rc != RRM_OK) {
-        rrm_str_free(&o);
+        rrm_str_free(&o.s);
+        rrm_free(o.spans);
         return rc;
     }
-    *out_text = o.p;
-    *out_len = o.len;
+    *out_text = o.s.p;
+    *out_len = o.s.len;
+    if (out_spans && n_spans) {
+        *out_spans = o.spans;
+        *n_spans = o.n_spans;
+    } else {
+        rrm_free(o.spans);
+    }
     return RRM_OK;
+}
+
+int rrm_template_render(const rrm_template *t, const rrm_message *msgs, size_t n_msgs,
+                        int add_generation_prompt, char **out_text, size_t *out_len,
+                        rrm_err *err)
+{
+    return rrm_template_render_spans(t, msgs, n_msgs, add_generation_prompt, out_text, out_len,
+                                     NULL, NULL, err);
 }
 
 void rrm_template_text_free(char *text)

@@ -29,11 +29,20 @@ struct rrm_template {
     char *eos; /* never NULL */
 };
 
+/* Rendered text plus the byte ranges of it that were copied from message content (so the
+ * tokenizer can treat exactly those bytes as plain text: a response that contains
+ * "<｜User｜>" must not become the special token). Spans are in increasing order. */
+struct tmpl_out {
+    struct rrm_str s;
+    rrm_span *spans;
+    size_t n_spans, cap_spans;
+};
+
 /* Renders validated messages (role[i] is the enum of msgs[i].role) into out. Returns RRM_OK or
- * RRM_E_NOMEM. */
+ * RRM_E_NOMEM. Template text goes through tmpl_put, message content through tmpl_put_content. */
 typedef int (*tmpl_render_fn)(const struct rrm_template *t, const rrm_message *msgs,
                               const unsigned char *role, size_t n, int add_gen,
-                              struct rrm_str *out);
+                              struct tmpl_out *out);
 
 struct tmpl_family {
     const char *name;
@@ -63,10 +72,16 @@ const struct tmpl_family *tmpl_family_by_name(const char *name);
  * the known families when none matches. */
 int tmpl_detect(const char *text, size_t len, const struct tmpl_family **out, rrm_err *err);
 
-/* Appends a NUL-terminated string; RRM_E_NOMEM on failure. */
-static inline int tmpl_put(struct rrm_str *o, const char *s)
+/* Appends a NUL-terminated string of template text; RRM_E_NOMEM on failure. */
+static inline int tmpl_put(struct tmpl_out *o, const char *s)
 {
-    return rrm_str_append(o, s, strlen(s));
+    return rrm_str_append(&o->s, s, strlen(s));
+}
+/* Appends n bytes of message content and records their span (template.c). */
+int tmpl_put_content_n(struct tmpl_out *o, const char *s, size_t n);
+static inline int tmpl_put_content(struct tmpl_out *o, const char *s)
+{
+    return tmpl_put_content_n(o, s, strlen(s));
 }
 
 /* Validates UTF-8 (no overlongs, surrogates or code points past U+10FFFF) over len bytes.
