@@ -315,17 +315,18 @@ typedef struct rrm_bt_params {
                      * separation or for a candidate that never wins (default 0.1; 0 = pure MLE,
                      * which needs every candidate to have a win and a loss) */
     double anchor;  /* mean of the reported ratings (default 1000) */
-    double tol;     /* stop when no log10 strength moves more than tol (default 1e-10) */
-    int max_iter;   /* MM iterations at most (default 100000) */
+    double tol;     /* stop when the Newton step moves no log10 strength more than tol
+                     * (default 1e-10) */
+    int max_iter;   /* Newton steps at most (default 200) */
 } rrm_bt_params;
 rrm_bt_params rrm_bt_default_params(void);
 
 /* wins[i*n + j] = times i beat j (>= 0, finite; the diagonal is ignored). Writes n ratings
  * 400*log10(strength) shifted to mean `anchor`, so P(i beats j) = 1/(1+10^((r_j - r_i)/400)).
- * Fitted with the MM algorithm (Hunter 2004, "MM algorithms for generalized Bradley–Terry
- * models"). *iters (may be NULL) gets the iterations used. Errors: RRM_E_INVAL (n < 1, bad counts
- * or params, prior 0 with a candidate lacking a win or a loss), RRM_E_LIMIT (no convergence in
- * max_iter; ratings are not written), RRM_E_NOMEM. */
+ * Fitted by Newton's method with a line search (O(n^3) per step; a few dozen steps at most).
+ * *iters (may be NULL) gets the steps used. Errors: RRM_E_INVAL (n < 1, bad counts or params,
+ * prior 0 without a finite MLE: the "i beat j" graph is not strongly connected), RRM_E_LIMIT (no
+ * convergence in max_iter; ratings are not written), RRM_E_NOMEM. */
 int rrm_bt_fit(const double *wins, int n, const rrm_bt_params *p, double *ratings, int *iters,
                rrm_err *err);
 
@@ -380,7 +381,7 @@ typedef struct rrm_rank_result {
     int32_t *place;         /* n: 1-based rank; shared by knockout candidates out in the same round */
     double *rating;         /* n: ELO Bradley–Terry ratings (Elo scale); NULL for knockout */
     double *seq_elo;        /* n: sequential Elo in order of play; NULL unless requested */
-    int bt_iters;           /* MM iterations of the fit */
+    int bt_iters;           /* Newton steps of the fit */
     int64_t *wins, *losses, *invalid; /* n: votes won / lost / invalid over all matches */
     rrm_match *matches;     /* n_matches: as handed to the comparator */
     rrm_match_votes *votes; /* n_matches: as returned (presented positions) */

@@ -72,14 +72,10 @@ int rrm_judge_messages_build(rrm_judge_messages *out, const char *query, size_t 
         const char *p;
         size_t n;
     } parts[] = {
-        {user_head, sizeof(user_head) - 1},
-        {query, query_len},
-        {user_mid, sizeof(user_mid) - 1},
-        {resp1, resp1_len},
-        {user_mid2, sizeof(user_mid2) - 1},
-        {resp2, resp2_len},
-        {user_tail, sizeof(user_tail) - 1},
-        {judge_analysis_suffix, judge_analysis_suffix_len},
+        {user_head, sizeof(user_head) - 1}, {query, query_len},
+        {user_mid, sizeof(user_mid) - 1},   {resp1, resp1_len},
+        {user_mid2, sizeof(user_mid2) - 1}, {resp2, resp2_len},
+        {user_tail, sizeof(user_tail) - 1}, {judge_analysis_suffix, judge_analysis_suffix_len},
     };
     size_t total = 0; /* each part is at most 64 MiB: no overflow */
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {

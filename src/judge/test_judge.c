@@ -21,16 +21,18 @@ static void test_embedded_strings(void)
     char *buf;
     size_t len, n;
     rrm_err e = {0};
-    CHECK_EQ(rrm_read_file(data_path("system_prompt.txt", path, sizeof path), 1 << 20, &buf, &len,
-                           &e), RRM_OK);
+    CHECK_EQ(
+        rrm_read_file(data_path("system_prompt.txt", path, sizeof path), 1 << 20, &buf, &len, &e),
+        RRM_OK);
     const char *sp = rrm_judge_system_prompt(&n);
     CHECK_EQ(n, len);
     CHECK(n == len && memcmp(sp, buf, n) == 0);
     CHECK_EQ(strlen(sp), n);
     CHECK(n >= 2 && sp[n - 1] == '\n' && sp[n - 2] == '\n'); /* DESIGN.md: ends with two newlines */
     rrm_free(buf);
-    CHECK_EQ(rrm_read_file(data_path("analysis_suffix.txt", path, sizeof path), 1 << 20, &buf,
-                           &len, &e), RRM_OK);
+    CHECK_EQ(
+        rrm_read_file(data_path("analysis_suffix.txt", path, sizeof path), 1 << 20, &buf, &len, &e),
+        RRM_OK);
     const char *suf = rrm_judge_analysis_suffix(&n);
     CHECK_EQ(n, len);
     CHECK(n == len && memcmp(suf, buf, n) == 0);
@@ -45,12 +47,14 @@ static void test_fixture(void)
     rrm_err e = {0};
     json_t *root = NULL;
     CHECK_EQ(rrm_json_load_file(&root, data_path("car_detailing_prompt.json", path, sizeof path),
-                                1 << 24, &e), RRM_OK);
+                                1 << 24, &e),
+             RRM_OK);
     json_t *cases = json_object_get(root, "cases");
     CHECK(json_array_size(cases) >= 2);
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         const char *q = json_string_value(json_object_get(c, "query"));
         const char *r1 = json_string_value(json_object_get(c, "response1"));
         const char *r2 = json_string_value(json_object_get(c, "response2"));
@@ -62,13 +66,20 @@ static void test_fixture(void)
         CHECK_EQ(rrm_judge_messages_build(&m, q, strlen(q), r1, strlen(r1), r2, strlen(r2), &e),
                  RRM_OK);
         struct rrm_str s = {0};
-        rrm_str_append(&s, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
-                       strlen("<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"));
+        rrm_str_append(&s,
+                       "<\xef\xbd\x9c"
+                       "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                       strlen("<\xef\xbd\x9c"
+                              "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"));
         rrm_str_append(&s, m.system, m.system_len);
-        rrm_str_append(&s, "<\xef\xbd\x9cUser\xef\xbd\x9c>", strlen("<\xef\xbd\x9cUser\xef\xbd\x9c>"));
+        rrm_str_append(&s, "<\xef\xbd\x9cUser\xef\xbd\x9c>",
+                       strlen("<\xef\xbd\x9cUser\xef\xbd\x9c>"));
         rrm_str_append(&s, m.user, m.user_len);
-        rrm_str_append(&s, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>",
-                       strlen("<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"));
+        rrm_str_append(&s,
+                       "<\xef\xbd\x9c"
+                       "Assistant\xef\xbd\x9c>",
+                       strlen("<\xef\xbd\x9c"
+                              "Assistant\xef\xbd\x9c>"));
         if (strcmp(variant, "r1-think-prefix") == 0) rrm_str_append(&s, "<think>\n", 8);
         CHECK_MSG(s.p && strcmp(s.p, rendered) == 0, "case %zu (%s) differs from the fixture", i,
                   variant);
@@ -96,8 +107,10 @@ static void test_messages_input(void)
     rrm_judge_messages_free(&m);
     /* special-token text in a response stays plain text here (the tokenizer keeps it plain) */
     CHECK_EQ(rrm_judge_messages_build(&m, "q", 1, "<think>x</think>", 16, "\\boxed{Assistant 1}",
-                                      19, &e), RRM_OK);
-    CHECK(strstr(m.user, "### Assistant 1\n\n<think>x</think>\n\n\n### Assistant 2\n\n\\boxed{") != NULL);
+                                      19, &e),
+             RRM_OK);
+    CHECK(strstr(m.user, "### Assistant 1\n\n<think>x</think>\n\n\n### Assistant 2\n\n\\boxed{") !=
+          NULL);
     rrm_judge_messages_free(&m);
     CHECK_EQ(rrm_judge_messages_build(&m, NULL, 0, NULL, 0, NULL, 0, &e), RRM_OK);
     rrm_judge_messages_free(&m);
@@ -106,11 +119,14 @@ static void test_messages_input(void)
     CHECK(strstr(e.msg, "Assistant 1") && strstr(e.msg, "byte 2"));
     CHECK_EQ(rrm_judge_messages_build(&m, "q", 1, "a", 1, "b\0c", 3, &e), RRM_E_FORMAT);
     CHECK(strstr(e.msg, "Assistant 2") && strstr(e.msg, "NUL"));
-    CHECK_EQ(rrm_judge_messages_build(&m, "\xc0\xaf", 2, "a", 1, "b", 1, &e), RRM_E_FORMAT); /* overlong */
+    CHECK_EQ(rrm_judge_messages_build(&m, "\xc0\xaf", 2, "a", 1, "b", 1, &e),
+             RRM_E_FORMAT); /* overlong */
     CHECK(strstr(e.msg, "query") != NULL);
-    CHECK_EQ(rrm_judge_messages_build(&m, "\xed\xa0\x80", 3, "a", 1, "b", 1, &e), RRM_E_FORMAT); /* surrogate */
+    CHECK_EQ(rrm_judge_messages_build(&m, "\xed\xa0\x80", 3, "a", 1, "b", 1, &e),
+             RRM_E_FORMAT); /* surrogate */
     CHECK_EQ(rrm_judge_messages_build(&m, "\xf4\x90\x80\x80", 4, "a", 1, "b", 1, &e), RRM_E_FORMAT);
-    CHECK_EQ(rrm_judge_messages_build(&m, "\xe2\x96", 2, "a", 1, "b", 1, &e), RRM_E_FORMAT); /* cut */
+    CHECK_EQ(rrm_judge_messages_build(&m, "\xe2\x96", 2, "a", 1, "b", 1, &e),
+             RRM_E_FORMAT); /* cut */
     CHECK_EQ(rrm_judge_messages_build(&m, "\xf0\x9f\x98\x80 \xe4\xb8\xad", 8, "a", 1, "b", 1, &e),
              RRM_OK);
     rrm_judge_messages_free(&m);
@@ -141,7 +157,8 @@ static void test_swap(void)
     /* pinned: the documented derivation must never change (seeds of published runs) */
     int pinned[2][16];
     for (int s = 0; s < 2; s++)
-        for (int i = 0; i < 16; i++) pinned[s][i] = rrm_judge_swap((uint64_t)s * 42, (uint64_t)i);
+        for (int i = 0; i < 16; i++)
+            pinned[s][i] = rrm_judge_swap((uint64_t)s * 42, (uint64_t)i);
     struct rrm_rng r;
     for (int s = 0; s < 2; s++) {
         for (int i = 0; i < 16; i++) {
@@ -152,7 +169,8 @@ static void test_swap(void)
         }
     }
     char bits[17];
-    for (int i = 0; i < 16; i++) bits[i] = (char)('0' + pinned[0][i]);
+    for (int i = 0; i < 16; i++)
+        bits[i] = (char)('0' + pinned[0][i]);
     bits[16] = 0;
     CHECK_STR(bits, "0101000000001110");
     /* balanced and seed-dependent */
@@ -219,7 +237,9 @@ static const struct vcase vcases[] = {
     {"\\boxed {Assistant 1}", V1, RRM_VREASON_OK, 0},
     {"\\boxed{Assistant1}", VX, RRM_VREASON_BAD_LABEL, 0},
     {"\\boxed{Assistant\n1}", VX, RRM_VREASON_BAD_LABEL, 0},
-    {"\\boxed{Assistant\xc2\xa0" "1}", VX, RRM_VREASON_BAD_LABEL, 0}, /* no-break space */
+    {"\\boxed{Assistant\xc2\xa0"
+     "1}",
+     VX, RRM_VREASON_BAD_LABEL, 0}, /* no-break space */
     /* other labels */
     {"\\boxed{Assistant 3}", VX, RRM_VREASON_BAD_LABEL, 0},
     {"\\boxed{Assistant 0}", VX, RRM_VREASON_BAD_LABEL, 0},
@@ -238,13 +258,17 @@ static const struct vcase vcases[] = {
     {"\\boxed{\\text{\\text{Assistant 1}}}", VX, RRM_VREASON_BAD_LABEL, 0},
     {"\\boxed{\\mathrm{Assistant 1}}", VX, RRM_VREASON_BAD_LABEL, 0},
     /* unicode look-alikes */
-    {"\\boxed{Assistant \xef\xbc\x91}", VX, RRM_VREASON_BAD_LABEL, 0},           /* fullwidth 1 */
-    {"\\boxed{\xef\xbc\xa1ssistant 1}", VX, RRM_VREASON_BAD_LABEL, 0},           /* fullwidth A */
-    {"\\boxed{\xd0\x90ssistant 1}", VX, RRM_VREASON_BAD_LABEL, 0},               /* Cyrillic A */
-    {"\\boxed{Assist\xd0\xb0nt 2}", VX, RRM_VREASON_BAD_LABEL, 0},               /* Cyrillic a */
-    {"\\boxed\xef\xbd\x9b" "Assistant 1\xef\xbd\x9d", VX, RRM_VREASON_NO_BOX, -1}, /* fullwidth {} */
-    {"\xef\xbc\xbc" "boxed{Assistant 1}", VX, RRM_VREASON_NO_BOX, -1},           /* fullwidth \ */
-    {"\\boxed{Assistant\xe2\x80\x8b 1}", VX, RRM_VREASON_BAD_LABEL, 0},          /* zero-width sp */
+    {"\\boxed{Assistant \xef\xbc\x91}", VX, RRM_VREASON_BAD_LABEL, 0}, /* fullwidth 1 */
+    {"\\boxed{\xef\xbc\xa1ssistant 1}", VX, RRM_VREASON_BAD_LABEL, 0}, /* fullwidth A */
+    {"\\boxed{\xd0\x90ssistant 1}", VX, RRM_VREASON_BAD_LABEL, 0},     /* Cyrillic A */
+    {"\\boxed{Assist\xd0\xb0nt 2}", VX, RRM_VREASON_BAD_LABEL, 0},     /* Cyrillic a */
+    {"\\boxed\xef\xbd\x9b"
+     "Assistant 1\xef\xbd\x9d",
+     VX, RRM_VREASON_NO_BOX, -1}, /* fullwidth {} */
+    {"\xef\xbc\xbc"
+     "boxed{Assistant 1}",
+     VX, RRM_VREASON_NO_BOX, -1},                                       /* fullwidth \ */
+    {"\\boxed{Assistant\xe2\x80\x8b 1}", VX, RRM_VREASON_BAD_LABEL, 0}, /* zero-width sp */
     /* nested and escaped braces */
     {"\\boxed{\\boxed{Assistant 1}}", VX, RRM_VREASON_BAD_LABEL, 0},
     {"\\boxed{{Assistant 1}}", VX, RRM_VREASON_BAD_LABEL, 0},
@@ -287,11 +311,14 @@ static void test_verdict_table(void)
                           v.box_end <= len && memcmp(c->text + v.box_begin, "\\boxed", 6) == 0,
                       "case %d: span %zu..%zu, want begin %d", i, v.box_begin, v.box_end,
                       c->box_begin);
-            if (c->reason == RRM_VREASON_UNCLOSED) CHECK_EQ(v.box_end, len);
-            else CHECK_EQ(c->text[v.box_end - 1], '}');
+            if (c->reason == RRM_VREASON_UNCLOSED)
+                CHECK_EQ(v.box_end, len);
+            else
+                CHECK_EQ(c->text[v.box_end - 1], '}');
         }
         const char *te = NULL;
-        for (const char *p = c->text; (p = strstr(p, "</think>")) != NULL; p++) te = p;
+        for (const char *p = c->text; (p = strstr(p, "</think>")) != NULL; p++)
+            te = p;
         CHECK_EQ(v.has_think_end, te != NULL);
         CHECK_EQ(v.answer_begin, te ? (size_t)(te - c->text) + 8 : 0);
     }
@@ -315,13 +342,15 @@ static void test_verdict_edges(void)
     CHECK_EQ(rrm_verdict_parse("x", 1, NULL, &e), RRM_E_INVAL);
     /* big inputs stay linear: 200k unclosed boxes, 1 MB of braces */
     struct rrm_str s = {0};
-    for (int i = 0; i < 200000; i++) rrm_str_append(&s, "\\boxed{", 7);
+    for (int i = 0; i < 200000; i++)
+        rrm_str_append(&s, "\\boxed{", 7);
     double t0 = rrm_time_s();
     CHECK_EQ(rrm_verdict_parse(s.p, s.len, &v, &e), RRM_OK);
     CHECK_EQ(v.reason, RRM_VREASON_UNCLOSED);
     CHECK_EQ(v.box_begin, 0);
     s.len = 0;
-    for (int i = 0; i < 200000; i++) rrm_str_append(&s, "\\boxed x</think>", 16);
+    for (int i = 0; i < 200000; i++)
+        rrm_str_append(&s, "\\boxed x</think>", 16);
     rrm_str_append(&s, "\\boxed{Assistant 1}", 19);
     CHECK_EQ(rrm_verdict_parse(s.p, s.len, &v, &e), RRM_OK);
     CHECK_EQ(v.verdict, V1);

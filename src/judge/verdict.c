@@ -51,7 +51,8 @@ struct box {
 static int read_box(const char *t, size_t n, size_t j, struct box *b)
 {
     size_t k = j + BOXED_LEN;
-    while (k < n && is_blank(t[k])) k++;
+    while (k < n && is_blank(t[k]))
+        k++;
     b->begin = j;
     b->closed = 0;
     if (k == n) { /* "\boxed" at the very end: the output stopped inside the box */
@@ -101,8 +102,10 @@ static int last_box(const char *t, size_t to, size_t from, struct box *last)
 
 static void trim(const char *t, size_t *b, size_t *e)
 {
-    while (*b < *e && is_blank(t[*b])) (*b)++;
-    while (*e > *b && is_blank(t[*e - 1])) (*e)--;
+    while (*b < *e && is_blank(t[*b]))
+        (*b)++;
+    while (*e > *b && is_blank(t[*e - 1]))
+        (*e)--;
 }
 
 /* Verdict of a closed box's content: "Assistant" + [ \t]+ + 1|2, blanks trimmed, at most one
@@ -121,7 +124,8 @@ static int label_of(const char *t, size_t b, size_t e)
     size_t w = sizeof(word) - 1;
     if (e - b < w + 2 || memcmp(t + b, word, w) != 0) return RRM_VERDICT_INVALID;
     size_t i = b + w, sp = i;
-    while (i < e && (t[i] == ' ' || t[i] == '\t')) i++;
+    while (i < e && (t[i] == ' ' || t[i] == '\t'))
+        i++;
     if (i == sp || i + 1 != e) return RRM_VERDICT_INVALID;
     if (t[i] == '1') return RRM_VERDICT_ASSISTANT_1;
     if (t[i] == '2') return RRM_VERDICT_ASSISTANT_2;
@@ -131,8 +135,7 @@ static int label_of(const char *t, size_t b, size_t e)
 int rrm_verdict_parse(const char *text, size_t len, rrm_verdict_info *out, rrm_err *err)
 {
     if (!out) return rrm_errf(err, RRM_E_INVAL, "verdict: NULL output");
-    if (!text && len)
-        return rrm_errf(err, RRM_E_INVAL, "verdict: NULL text with length %zu", len);
+    if (!text && len) return rrm_errf(err, RRM_E_INVAL, "verdict: NULL text with length %zu", len);
     rrm_verdict_info v = {0};
     long long te = text ? find_last(text, len, think_end, THINK_END_LEN) : -1;
     if (te >= 0) {
@@ -163,20 +166,29 @@ int rrm_verdict_parse(const char *text, size_t len, rrm_verdict_info *out, rrm_e
 const char *rrm_verdict_name(int verdict)
 {
     switch (verdict) {
-    case RRM_VERDICT_ASSISTANT_1: return "assistant_1";
-    case RRM_VERDICT_ASSISTANT_2: return "assistant_2";
-    default: return "invalid";
+    case RRM_VERDICT_ASSISTANT_1:
+        return "assistant_1";
+    case RRM_VERDICT_ASSISTANT_2:
+        return "assistant_2";
+    default:
+        return "invalid";
     }
 }
 
 const char *rrm_verdict_reason_name(int reason)
 {
     switch (reason) {
-    case RRM_VREASON_OK: return "ok";
-    case RRM_VREASON_NO_BOX: return "no_box";
-    case RRM_VREASON_ONLY_IN_THOUGHT: return "only_in_thought";
-    case RRM_VREASON_UNCLOSED: return "unclosed";
-    case RRM_VREASON_BAD_LABEL: return "bad_label";
-    default: return "?";
+    case RRM_VREASON_OK:
+        return "ok";
+    case RRM_VREASON_NO_BOX:
+        return "no_box";
+    case RRM_VREASON_ONLY_IN_THOUGHT:
+        return "only_in_thought";
+    case RRM_VREASON_UNCLOSED:
+        return "unclosed";
+    case RRM_VREASON_BAD_LABEL:
+        return "bad_label";
+    default:
+        return "?";
     }
 }

@@ -13,9 +13,15 @@ int rrm_vote_tally(const int *votes, int k, rrm_vote_result *out, rrm_err *err)
     rrm_vote_result r = {0};
     for (int i = 0; i < k; i++) {
         switch (votes[i]) {
-        case RRM_PICK_A: r.n_a++; break;
-        case RRM_PICK_B: r.n_b++; break;
-        case RRM_PICK_NONE: r.n_invalid++; break;
+        case RRM_PICK_A:
+            r.n_a++;
+            break;
+        case RRM_PICK_B:
+            r.n_b++;
+            break;
+        case RRM_PICK_NONE:
+            r.n_invalid++;
+            break;
         default:
             return rrm_errf(err, RRM_E_INVAL, "vote: vote %d of %d is %d, not an RRM_PICK_* value",
                             i, k, votes[i]);

@@ -14,7 +14,8 @@
 static void order_by_rating(rrm_rank_result *r)
 {
     int n = r->n;
-    for (int i = 0; i < n; i++) r->order[i] = i;
+    for (int i = 0; i < n; i++)
+        r->order[i] = i;
     for (int i = 1; i < n; i++) { /* insertion sort: stable, n <= 2048 */
         int32_t c = r->order[i];
         int j = i;
@@ -33,7 +34,8 @@ static void order_by_rating(rrm_rank_result *r)
 
 static void sequential_elo(rrm_rank_result *r, const rrm_rank_params *p)
 {
-    for (int i = 0; i < r->n; i++) r->seq_elo[i] = p->elo_start;
+    for (int i = 0; i < r->n; i++)
+        r->seq_elo[i] = p->elo_start;
     for (int m = 0; m < r->n_matches; m++) {
         int va, vb;
         rank_match_votes(r, m, &va, &vb);
@@ -60,9 +62,11 @@ int rank_elo(rrm_rank_result *r, const rrm_rank_params *p, rrm_compare_fn cmp, v
     }
     int q = 0;
     for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) pairs[q++] = i * n + j;
+        for (int j = i + 1; j < n; j++)
+            pairs[q++] = i * n + j;
     rank_shuffle(pairs, M, p->seed);
-    for (int m = 0; m < M; m++) rank_set_match(r, p, m, pairs[m] / n, pairs[m] % n, 0);
+    for (int m = 0; m < M; m++)
+        rank_set_match(r, p, m, pairs[m] / n, pairs[m] % n, 0);
 
     if (M > 0) rc = rank_play(r, p, cmp, user, 0, M, err);
     if (rc != RRM_OK) goto out;

@@ -12,7 +12,8 @@
 /* Candidates still in after round t of a bracket of n: ceil(n / 2^(t+1)). */
 static int left_after(int n, int t)
 {
-    for (int i = 0; i <= t; i++) n = (n + 1) / 2;
+    for (int i = 0; i <= t; i++)
+        n = (n + 1) / 2;
     return n;
 }
 
@@ -52,11 +53,12 @@ int rank_knockout(rrm_rank_result *r, const rrm_rank_params *p, rrm_compare_fn c
     for (int round = 0; len > 1; round++) {
         int first = m, pairs = len / 2, nn = 0;
         if (NEVER(round >= r->n_rounds || m + pairs > r->n_matches)) {
-            rc = rrm_errf(err, RRM_E_INTERNAL, "rank: knockout: round %d of %d", round,
-                          r->n_rounds);
+            rc =
+                rrm_errf(err, RRM_E_INTERNAL, "rank: knockout: round %d of %d", round, r->n_rounds);
             goto out;
         }
-        for (int i = 0; i < pairs; i++) rank_set_match(r, p, m++, list[2 * i], list[2 * i + 1], round);
+        for (int i = 0; i < pairs; i++)
+            rank_set_match(r, p, m++, list[2 * i], list[2 * i + 1], round);
         rc = rank_play(r, p, cmp, user, first, pairs, err);
         if (rc != RRM_OK) goto out;
         if (len % 2) {

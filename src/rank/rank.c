@@ -7,7 +7,7 @@
 
 rrm_bt_params rrm_bt_default_params(void)
 {
-    rrm_bt_params p = {.prior = 0.1, .anchor = 1000.0, .tol = 1e-10, .max_iter = 100000};
+    rrm_bt_params p = {.prior = 0.1, .anchor = 1000.0, .tol = 1e-10, .max_iter = 200};
     return p;
 }
 
@@ -16,7 +16,7 @@ rrm_rank_params rrm_rank_default_params(void)
     rrm_rank_params p = {0};
     p.strategy = RRM_RANK_ELO;
     p.k = 1;
-    p.elo_k = 32.0;      /* DESIGN.md §5: K = 32, start 1000 */
+    p.elo_k = 32.0; /* DESIGN.md §5: K = 32, start 1000 */
     p.elo_start = 1000.0;
     p.bt = rrm_bt_default_params();
     return p;
@@ -66,7 +66,8 @@ int rank_result_new(rrm_rank_result **out, const rrm_rank_params *p, int n, int 
         goto fail_free;
     if (want_rating && !(r->rating = rrm_calloc(un, sizeof(double)))) goto fail_free;
     if (want_seq && !(r->seq_elo = rrm_calloc(un, sizeof(double)))) goto fail_free;
-    for (int i = 0; i < n_rounds; i++) r->bye[i] = -1;
+    for (int i = 0; i < n_rounds; i++)
+        r->bye[i] = -1;
     *out = r;
     return RRM_OK;
 
@@ -140,7 +141,8 @@ int rank_play(rrm_rank_result *r, const rrm_rank_params *p, rrm_compare_fn cmp, 
     for (int s = first; s < first + count; s += chunk) {
         int c = first + count - s < chunk ? first + count - s : chunk;
         rrm_match_votes *out = &r->votes[s];
-        for (int i = 0; i < c; i++) out[i].n_1 = out[i].n_2 = out[i].n_invalid = -1;
+        for (int i = 0; i < c; i++)
+            out[i].n_1 = out[i].n_2 = out[i].n_invalid = -1;
         if (err) {
             err->code = RRM_OK; /* so a comparator that fails without a message is caught */
             err->msg[0] = 0;
@@ -150,7 +152,8 @@ int rank_play(rrm_rank_result *r, const rrm_rank_params *p, rrm_compare_fn cmp, 
         if (rc != RRM_OK) {
             if (rc > 0 || !err || err->code == RRM_OK)
                 return rrm_errf(err, rc < 0 ? rc : RRM_E_INTERNAL,
-                                "rank: comparator returned %d for matches %d..%d", rc, s, s + c - 1);
+                                "rank: comparator returned %d for matches %d..%d", rc, s,
+                                s + c - 1);
             return rc;
         }
         for (int i = 0; i < c; i++) {
@@ -199,12 +202,13 @@ int rrm_rank_run(int n, const rrm_rank_params *params, rrm_compare_fn cmp, void 
     if (rc != RRM_OK) return rc;
     rrm_rank_result *r = NULL;
     if (p.strategy == RRM_RANK_ELO) {
-        rc = rank_result_new(&r, &p, n, (int)((int64_t)n * (n - 1) / 2), n > 1, 1,
-                             p.sequential_elo, err);
+        rc = rank_result_new(&r, &p, n, (int)((int64_t)n * (n - 1) / 2), n > 1, 1, p.sequential_elo,
+                             err);
         if (rc == RRM_OK) rc = rank_elo(r, &p, cmp, user, err);
     } else {
         int rounds = 0;
-        while ((1ll << rounds) < n) rounds++;
+        while ((1ll << rounds) < n)
+            rounds++;
         rc = rank_result_new(&r, &p, n, n - 1, rounds, 0, 0, err);
         if (rc == RRM_OK) rc = rank_knockout(r, &p, cmp, user, err);
     }

@@ -77,9 +77,9 @@ static json_t *candidates_json(const rrm_rank_result *r)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < r->n; i++) {
-        json_t *o = json_pack("{s:i,s:I,s:I,s:I}", "index", i, "wins", (json_int_t)r->wins[i],
-                              "losses", (json_int_t)r->losses[i], "invalid",
-                              (json_int_t)r->invalid[i]);
+        json_t *o =
+            json_pack("{s:i,s:I,s:I,s:I}", "index", i, "wins", (json_int_t)r->wins[i], "losses",
+                      (json_int_t)r->losses[i], "invalid", (json_int_t)r->invalid[i]);
         if (append(a, o)) {
             json_decref(a);
             return NULL;
@@ -109,7 +109,8 @@ json_t *rank_result_json(const rrm_rank_result *r)
     bad |= put(o, "candidates", candidates_json(r));
     json_t *ms = json_array();
     bad |= put(o, "matches", ms);
-    for (int m = 0; !bad && m < r->n_matches; m++) bad |= append(ms, match_json(r, m));
+    for (int m = 0; !bad && m < r->n_matches; m++)
+        bad |= append(ms, match_json(r, m));
     bad |= put(o, "byes", ko ? int_array(r->bye, r->n_rounds) : json_array());
     if (bad) goto fail;
     return o;
