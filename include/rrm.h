@@ -227,7 +227,8 @@ const char *rrm_judge_analysis_suffix(size_t *len);
 
 /* Builds the messages for `query` with `resp1` shown as Assistant 1 and `resp2` as Assistant 2
  * (the presented order: apply rrm_judge_swap first). The user message is
- * "## Query\n\n{q}\n\n## Assistant responses\n\n### Assistant 1\n\n{a1}\n\n\n### Assistant 2\n\n{a2}\n\n"
+ *   "## Query\n\n{q}\n\n## Assistant responses\n\n### Assistant 1\n\n{a1}"
+ *   "\n\n\n### Assistant 2\n\n{a2}\n\n"
  * followed by the analysis suffix. Texts must be valid UTF-8 without NUL bytes and at most
  * RRM_JUDGE_MAX_TEXT bytes each; empty texts are allowed. Errors: RRM_E_INVAL (NULL argument),
  * RRM_E_FORMAT (invalid UTF-8 or NUL; the message names the field and the byte offset),
@@ -263,8 +264,8 @@ typedef struct rrm_verdict_info {
     int reason;          /* enum rrm_verdict_reason */
     size_t answer_begin; /* byte offset just after the final </think>, 0 when there is none */
     int has_think_end;   /* 1 when the text contains </think> */
-    size_t box_begin;    /* byte span [box_begin, box_end) of the deciding "\boxed{...}"; */
-    size_t box_end;      /*   the last box of the answer part (to the end for UNCLOSED); 0, 0 if none */
+    size_t box_begin;    /* byte span [box_begin, box_end) of the deciding "\boxed{...}": the */
+    size_t box_end;      /* last box of the answer part (to the end if UNCLOSED); 0, 0 if none */
 } rrm_verdict_info;
 
 /* Parses model output (any bytes, `len` of them; NUL bytes are ordinary bytes). Rules:
@@ -378,7 +379,7 @@ typedef struct rrm_rank_result {
     int n_calls;            /* comparator calls made */
     int best;               /* order[0] */
     int32_t *order;         /* n: candidates, best first */
-    int32_t *place;         /* n: 1-based rank; shared by knockout candidates out in the same round */
+    int32_t *place;         /* n: 1-based rank; shared by knockout candidates out in one round */
     double *rating;         /* n: ELO Bradley–Terry ratings (Elo scale); NULL for knockout */
     double *seq_elo;        /* n: sequential Elo in order of play; NULL unless requested */
     int bt_iters;           /* Newton steps of the fit */
