@@ -268,6 +268,213 @@ int rrm_template_render_spans(const rrm_template *t, const rrm_message *msgs, si
                               int add_generation_prompt, char **out_text, size_t *out_len,
                               rrm_span **out_spans, size_t *n_spans, rrm_err *err);
 
+/* ---- judge and rank (src/judge, src/rank) -------------------------------------------------- */
+/* The RRM protocol of DESIGN.md §5 without the model: prompt messages, position order, verdict
+ * parsing, voting, and ranking many candidates through a caller-supplied comparator. Everything
+ * here is a pure function of its arguments (no global state) and safe to call from any thread. */
+
+/* Largest query or response accepted by rrm_judge_messages_build (bytes). */
+#define RRM_JUDGE_MAX_TEXT ((size_t)64 << 20)
+
+/* The two chat messages of one comparison. `system` is borrowed (static, never freed); `user`
+ * is owned and freed by rrm_judge_messages_free. Both are NUL-terminated. */
+typedef struct rrm_judge_messages {
+    const char *system;
+    size_t system_len;
+    char *user;
+    size_t user_len;
+} rrm_judge_messages;
+
+/* The exact system prompt / analysis suffix of the RRM model card (static, NUL-terminated). */
+const char *rrm_judge_system_prompt(size_t *len);
+const char *rrm_judge_analysis_suffix(size_t *len);
+
+/* Builds the messages for `query` with `resp1` shown as Assistant 1 and `resp2` as Assistant 2
+ * (the presented order: apply rrm_judge_swap first). The user message is
+ *   "## Query\n\n{q}\n\n## Assistant responses\n\n### Assistant 1\n\n{a1}"
+ *   "\n\n\n### Assistant 2\n\n{a2}\n\n"
+ * followed by the analysis suffix. Texts must be valid UTF-8 without NUL bytes and at most
+ * RRM_JUDGE_MAX_TEXT bytes each; empty texts are allowed. Errors: RRM_E_INVAL (NULL argument),
+ * RRM_E_FORMAT (invalid UTF-8 or NUL; the message names the field and the byte offset),
+ * RRM_E_LIMIT (too long), RRM_E_NOMEM. */
+int rrm_judge_messages_build(rrm_judge_messages *out, const char *query, size_t query_len,
+                             const char *resp1, size_t resp1_len, const char *resp2,
+                             size_t resp2_len, rrm_err *err);
+void rrm_judge_messages_free(rrm_judge_messages *m);
+
+/* Position order (RewardBench protocol): 1 when comparison `index` under `seed` presents the
+ * caller's B as Assistant 1, else 0. Each (seed, index) swaps with probability 1/2: a salt is
+ * the first xoshiro256** output for `seed`, and the answer is the top bit of the first output of
+ * the generator seeded with salt ^ index. Stable across versions and platforms (tests pin it). */
+int rrm_judge_swap(uint64_t seed, uint64_t index);
+
+/* What the model answered, in presented positions. */
+enum rrm_verdict {
+    RRM_VERDICT_INVALID = 0,
+    RRM_VERDICT_ASSISTANT_1 = 1,
+    RRM_VERDICT_ASSISTANT_2 = 2,
+};
+/* Why a verdict is what it is. */
+enum rrm_verdict_reason {
+    RRM_VREASON_OK = 0,              /* the deciding box holds Assistant 1 or Assistant 2 */
+    RRM_VREASON_NO_BOX = 1,          /* no \boxed{ anywhere */
+    RRM_VREASON_ONLY_IN_THOUGHT = 2, /* boxes only before the final </think> */
+    RRM_VREASON_UNCLOSED = 3,        /* the last box has no closing brace (truncated output) */
+    RRM_VREASON_BAD_LABEL = 4,       /* the last box holds something else (Assistant 3, ...) */
+};
+
+typedef struct rrm_verdict_info {
+    int verdict;         /* enum rrm_verdict */
+    int reason;          /* enum rrm_verdict_reason */
+    size_t answer_begin; /* byte offset just after the final </think>, 0 when there is none */
+    int has_think_end;   /* 1 when the text contains </think> */
+    size_t box_begin;    /* byte span [box_begin, box_end) of the deciding "\boxed{...}": the */
+    size_t box_end;      /* last box of the answer part (to the end if UNCLOSED); 0, 0 if none */
+} rrm_verdict_info;
+
+/* Parses model output (any bytes, `len` of them; NUL bytes are ordinary bytes). Rules:
+ *  - The answer part is everything after the last "</think>"; without one, the whole text.
+ *  - A box is "\boxed" + optional ASCII blanks + "{", up to its matching "}" (nested {} count,
+ *    "\{" and "\}" are escaped braces that do not). Boxes are found left to right; a box inside
+ *    another box is part of it. The LAST box of the answer part decides; earlier ones are ignored.
+ *  - Its content, with ASCII blanks (space, tab, CR, LF) trimmed at both ends and optionally
+ *    wrapped once in \text{...} (trimmed again), must be exactly "Assistant" + one or more spaces
+ *    or tabs + "1" or "2". Anything else — Assistant 3, lower case, punctuation, fullwidth or
+ *    Cyrillic look-alikes, non-ASCII spaces, escaped braces, a nested box — is BAD_LABEL.
+ *  - A last box without a closing brace is UNCLOSED; no box after the final </think> is
+ *    ONLY_IN_THOUGHT when the thought has one, else NO_BOX.
+ * Returns RRM_OK, or RRM_E_INVAL when out is NULL or text is NULL with len > 0. Never reads
+ * outside [text, text+len). */
+int rrm_verdict_parse(const char *text, size_t len, rrm_verdict_info *out, rrm_err *err);
+/* Static names: "assistant_1", "assistant_2", "invalid"; "ok", "no_box", ... */
+const char *rrm_verdict_name(int verdict);
+const char *rrm_verdict_reason_name(int reason);
+
+/* A preference in the caller's terms. */
+enum rrm_pick { RRM_PICK_NONE = 0, RRM_PICK_A = 1, RRM_PICK_B = 2 };
+/* Maps a presented verdict back: with swapped == 0 Assistant 1 is A, with swapped == 1 it is B.
+ * INVALID (or any unknown value) maps to RRM_PICK_NONE. */
+int rrm_judge_unswap(int verdict, int swapped);
+
+/* Voting@k: majority of the valid votes; invalid votes do not count; a tie or all-invalid is
+ * "no decision" (winner RRM_PICK_NONE). confidence = winner votes / valid votes (0.5 for a tie
+ * with valid votes, 0 when every vote is invalid). */
+typedef struct rrm_vote_result {
+    int winner; /* enum rrm_pick */
+    int n_a, n_b, n_invalid, n_votes;
+    double confidence;
+} rrm_vote_result;
+
+/* Tallies k picks (each RRM_PICK_*). Errors: RRM_E_INVAL (k < 1, votes NULL, a value outside
+ * RRM_PICK_*). */
+int rrm_vote_tally(const int *votes, int k, rrm_vote_result *out, rrm_err *err);
+/* Early stopping: 1 when no way of casting the `remaining` votes (each A, B or invalid) can change
+ * the outcome (A wins / B wins / no decision) of n_a vs n_b, i.e. remaining == 0 or
+ * |n_a - n_b| > remaining; else 0. Negative arguments give 0 (not decided). */
+int rrm_vote_decided(int n_a, int n_b, int remaining);
+
+/* Bradley–Terry maximum likelihood on a win matrix, reported on the Elo scale. */
+typedef struct rrm_bt_params {
+    double prior;   /* pseudo-games: each candidate gets `prior` wins and `prior` losses against
+                     * a virtual candidate of strength 1, so ratings stay finite under perfect
+                     * separation or for a candidate that never wins (default 0.1; 0 = pure MLE,
+                     * which needs every candidate to have a win and a loss) */
+    double anchor;  /* mean of the reported ratings (default 1000) */
+    double tol;     /* stop when the Newton step moves no log10 strength more than tol
+                     * (default 1e-10) */
+    int max_iter;   /* Newton steps at most (default 200) */
+} rrm_bt_params;
+rrm_bt_params rrm_bt_default_params(void);
+
+/* wins[i*n + j] = times i beat j (>= 0, finite; the diagonal is ignored). Writes n ratings
+ * 400*log10(strength) shifted to mean `anchor`, so P(i beats j) = 1/(1+10^((r_j - r_i)/400)).
+ * Fitted by Newton's method with a line search (O(n^3) per step; a few dozen steps at most).
+ * *iters (may be NULL) gets the steps used. Errors: RRM_E_INVAL (n < 1, bad counts or params,
+ * prior 0 without a finite MLE: the "i beat j" graph is not strongly connected), RRM_E_LIMIT (no
+ * convergence in max_iter; ratings are not written), RRM_E_NOMEM. */
+int rrm_bt_fit(const double *wins, int n, const rrm_bt_params *p, double *ratings, int *iters,
+               rrm_err *err);
+
+/* One match handed to the comparator: candidates a and b (a < b in ELO; bracket order in a
+ * knockout), presented with b as Assistant 1 when swapped == 1. */
+typedef struct rrm_match {
+    int32_t a, b;
+    int32_t swapped;  /* rrm_judge_swap(seed, index) */
+    int32_t round;    /* knockout round (0-based); 0 for ELO */
+    int32_t k;        /* votes wanted */
+    uint64_t index;   /* comparison index: position in the schedule, unique within a run */
+} rrm_match;
+
+/* What the comparator returns per match, in PRESENTED positions (the ranker maps them back). */
+typedef struct rrm_match_votes {
+    int32_t n_1;       /* votes for Assistant 1 */
+    int32_t n_2;       /* votes for Assistant 2 */
+    int32_t n_invalid; /* invalid votes; n_1 + n_2 + n_invalid <= k (fewer with early stopping) */
+} rrm_match_votes;
+
+/* Judges n_matches matches at once (they may be decoded together in one batch) and writes one
+ * rrm_match_votes per match. Returns RRM_OK or a negative RRM_E_* code (filling err), which the
+ * ranker returns unchanged. */
+typedef int (*rrm_compare_fn)(const rrm_match *matches, int n_matches, rrm_match_votes *out,
+                              void *user, rrm_err *err);
+
+enum rrm_rank_strategy { RRM_RANK_ELO = 0, RRM_RANK_KNOCKOUT = 1 };
+
+typedef struct rrm_rank_params {
+    int strategy;          /* enum rrm_rank_strategy (default ELO) */
+    int k;                 /* votes per match (default 1, must be >= 1) */
+    uint64_t seed;         /* schedule shuffle, position order, coin flips (default 0) */
+    int sequential_elo;    /* ELO: also compute sequential Elo (default 0) */
+    double elo_k;          /* sequential Elo K factor (default 32) */
+    double elo_start;      /* sequential Elo start rating (default 1000) */
+    int max_batch;         /* most matches per comparator call (0 = a whole round; ELO: all) */
+    rrm_bt_params bt;      /* Bradley–Terry fit (ELO) */
+    rrm_progress_cb progress; /* after each comparator call: matches done / total; may be NULL */
+    void *progress_user;
+} rrm_rank_params;
+rrm_rank_params rrm_rank_default_params(void);
+
+/* Result of rrm_rank_run; allocated by the library, freed with rrm_rank_result_free. Arrays of n
+ * are indexed by candidate; arrays of n_matches follow the order of play. */
+typedef struct rrm_rank_result {
+    int strategy, n, k;
+    int n_matches;          /* ELO: n(n-1)/2; knockout: n-1 */
+    int n_rounds;           /* knockout: ceil(log2 n); ELO: 1 (0 when n == 1) */
+    int n_calls;            /* comparator calls made */
+    int best;               /* order[0] */
+    int32_t *order;         /* n: candidates, best first */
+    int32_t *place;         /* n: 1-based rank; shared by knockout candidates out in one round */
+    double *rating;         /* n: ELO Bradley–Terry ratings (Elo scale); NULL for knockout */
+    double *seq_elo;        /* n: sequential Elo in order of play; NULL unless requested */
+    int bt_iters;           /* Newton steps of the fit */
+    int64_t *wins, *losses, *invalid; /* n: votes won / lost / invalid over all matches */
+    rrm_match *matches;     /* n_matches: as handed to the comparator */
+    rrm_match_votes *votes; /* n_matches: as returned (presented positions) */
+    int32_t *winner;        /* n_matches: winning candidate; -1 = no decision (ELO only) */
+    int32_t *by_coin;       /* n_matches: 1 when a knockout no-decision was settled by a coin */
+    int32_t *bye;           /* n_rounds: knockout candidate that skipped the round, or -1 */
+} rrm_rank_result;
+
+/* Ranks n candidates with `cmp`.
+ *  ELO: every pair i < j once (k votes), in an order shuffled by the seed; each valid vote is one
+ *   game for the Bradley–Terry fit (invalid votes are skipped); sequential Elo scores a match as
+ *   the winner's share of its valid votes (no update when all are invalid). Order: rating
+ *   descending, then index ascending.
+ *  Knockout: the seed shuffles the bracket; each round pairs neighbours (1st-2nd, 3rd-4th, ...),
+ *   an odd one out gets a bye and opens the next round's list; winners follow in bracket order.
+ *   All matches of a round go to one comparator call (or max_batch chunks). The majority of
+ *   valid votes wins; a no decision is settled by a seeded coin (by_coin = 1). Places: 1 for the
+ *   champion, 2 for the finalist, then shared places by the round a candidate lost in.
+ * Errors: RRM_E_INVAL (n < 1, too many candidates, k < 1, NULL cmp/out, bad params, or votes from
+ * the comparator that are negative or exceed k), RRM_E_CANCELLED (progress returned non-zero),
+ * the comparator's own error, RRM_E_NOMEM. n == 1 gives a trivial result with no matches. */
+int rrm_rank_run(int n, const rrm_rank_params *p, rrm_compare_fn cmp, void *user,
+                 rrm_rank_result **out, rrm_err *err);
+void rrm_rank_result_free(rrm_rank_result *r);
+/* Most candidates: ELO 2048 (2096128 pairs), knockout 1 << 20. */
+#define RRM_RANK_MAX_ELO 2048
+#define RRM_RANK_MAX_KNOCKOUT (1 << 20)
+
 #ifdef __cplusplus
 }
 #endif

@@ -96,6 +96,12 @@ typedef struct json_t json_t;
 int rrm_json_parse(json_t **out, const char *buf, size_t len, size_t max_bytes, const char *what,
                    rrm_err *err);
 int rrm_json_load_file(json_t **out, const char *path, size_t max_bytes, rrm_err *err);
+/* Routes Jansson's allocations through rrm_malloc (idempotent, thread-safe). Call it before
+ * building json_t values with Jansson's constructors; rrm_json_parse calls it itself. */
+void rrm_json_init(void);
+/* Serialises `j` with Jansson's json_dumps `flags` (JSON_COMPACT, JSON_INDENT(n), ...) into a new
+ * NUL-terminated string owned by the caller (rrm_free). Errors: RRM_E_NOMEM, RRM_E_INVAL. */
+int rrm_json_dump(const json_t *j, int flags, char **out, rrm_err *err);
 
 /* ---- growable string ---- */
 

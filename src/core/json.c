@@ -31,6 +31,21 @@ static void json_setup(void)
     json_set_alloc_funcs(json_alloc, json_dealloc);
 }
 
+void rrm_json_init(void)
+{
+    pthread_once(&json_once, json_setup);
+}
+
+int rrm_json_dump(const json_t *j, int flags, char **out, rrm_err *err)
+{
+    rrm_json_init();
+    if (!j || !out) return rrm_errf(err, RRM_E_INVAL, "json: dump of a NULL value");
+    char *s = json_dumps(j, (size_t)flags);
+    if (!s) return rrm_errf(err, RRM_E_NOMEM, "json: out of memory while serialising");
+    *out = s;
+    return RRM_OK;
+}
+
 int rrm_json_parse(json_t **out, const char *buf, size_t len, size_t max_bytes, const char *what,
                    rrm_err *err)
 {
