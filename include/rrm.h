@@ -475,6 +475,103 @@ void rrm_rank_result_free(rrm_rank_result *r);
 #define RRM_RANK_MAX_ELO 2048
 #define RRM_RANK_MAX_KNOCKOUT (1 << 20)
 
+/* ---- running a judge model (src/judge/run.c) ---------------------------------------------- */
+/* A judge = model + tokenizer + chat template + one context and scheduler. Comparisons handed
+ * to rrm_judge_run in one call are decoded together: each comparison's prompt is prefilled once
+ * and its k votes are forks of it, and the votes of all comparisons share every forward.
+ * Single owner, not thread-safe. Results depend only on (model, inputs, params), not on the
+ * thread count or on which other comparisons share the call. */
+typedef struct rrm_judge rrm_judge;
+
+typedef struct rrm_judge_params {
+    int k;                        /* votes per comparison (default 1) */
+    rrm_sampler_params sampling;  /* model card: temperature 0.6, top_p 1.0 (seed is ignored:
+                                   * vote i of comparison c uses a seed derived from `seed`, c's
+                                   * index and i) */
+    int64_t max_new_tokens;       /* per vote, default 8192 (clamped to the model's context) */
+    int64_t think_budget;         /* 0 = none; else after this many tokens without </think> the
+                                   * judge appends "\n</think>\n\n" and lets the model answer */
+    uint64_t seed;                /* position order and sampling (default 0) */
+    int early_stop;               /* stop a comparison's votes once the majority is decided */
+    int n_threads;                /* forward threads (default 1) */
+    int64_t n_ctx;                /* KV tokens; 0 = enough for every comparison of a run at once
+                                   * (worst case), at most 1 << 20 */
+    int kv_type;                  /* RRM_KV_F32 (default) or RRM_KV_F16 */
+    int n_batch;                  /* rows per forward (default 512) */
+    const char *template_name;    /* force a chat template family (NULL = detect) */
+    rrm_progress_cb progress;     /* tokens generated / budget, once per forward; may be NULL */
+    void *progress_user;
+} rrm_judge_params;
+rrm_judge_params rrm_judge_default_params(void);
+
+/* Loads model, tokenizer and template from `path` (HF directory or .gguf). */
+int rrm_judge_open(rrm_judge **out, const char *path, const rrm_judge_params *p, rrm_err *err);
+void rrm_judge_close(rrm_judge *j);
+/* The judge's model (borrowed). */
+const rrm_model *rrm_judge_model(const rrm_judge *j);
+
+/* One comparison: which of a, b answers query better. */
+typedef struct rrm_judge_pair {
+    const char *query, *a, *b;    /* UTF-8, borrowed */
+    size_t query_len, a_len, b_len;
+    uint64_t index;               /* comparison index for the position order and seeds */
+    int swap;                     /* -1: rrm_judge_swap(seed, index); 0: a is Assistant 1;
+                                   * 1: b is Assistant 1 */
+} rrm_judge_pair;
+
+/* The exact prompt of a comparison: rendered text and ids (query and responses encoded as plain
+ * text: they can never become special tokens). *text and *ids are new (rrm_text_free,
+ * rrm_tokens_free); *swapped gets the presented order. */
+int rrm_judge_prompt(rrm_judge *j, const rrm_judge_pair *pair, char **text, size_t *text_len,
+                     int32_t **ids, int64_t *n_ids, int *swapped, rrm_err *err);
+
+typedef struct rrm_judge_vote {
+    int verdict;        /* enum rrm_verdict (presented positions) */
+    int reason;         /* enum rrm_verdict_reason */
+    int pick;           /* enum rrm_pick (caller's a/b) */
+    int finish;         /* 1 eos, 2 length, 3 cancelled, 4 not run (early stop) */
+    int64_t n_tokens;   /* generated, forced close included */
+    int forced_close;   /* 1 when the thinking budget closed the thought */
+    char *text;         /* the generated text (owned by the result) */
+    size_t text_len;
+} rrm_judge_vote;
+
+typedef struct rrm_judge_result {
+    int swapped;           /* 1: b was Assistant 1 */
+    int64_t n_prompt;      /* prompt tokens */
+    int64_t max_new_tokens;/* after clamping to the model's context */
+    int k;
+    rrm_judge_vote *votes; /* k */
+    rrm_vote_result tally; /* in the caller's terms (winner RRM_PICK_A/B/NONE) */
+} rrm_judge_result;
+
+typedef struct rrm_judge_stats {
+    int64_t forwards, prefill_tokens, decode_tokens, max_batch_rows;
+    double seconds;
+} rrm_judge_stats;
+
+/* Judges n comparisons together; out[i] is filled for each (free each with
+ * rrm_judge_result_free). Errors: RRM_E_FORMAT (invalid UTF-8 in a text), RRM_E_LIMIT (a prompt
+ * longer than the model's context, or more KV than n_ctx allows), RRM_E_CANCELLED (progress
+ * returned non-zero), RRM_E_NOMEM; nothing is left allocated in out on error. */
+int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_result *out,
+                  rrm_judge_stats *stats, rrm_err *err);
+void rrm_judge_result_free(rrm_judge_result *r);
+
+/* A comparator for rrm_rank_run over `candidates` for one `query` with this judge. */
+typedef struct rrm_judge_rank_ctx {
+    rrm_judge *judge;
+    const char *query;
+    size_t query_len;
+    const char *const *candidates;
+    const size_t *candidate_lens;
+    int n_candidates;
+    rrm_judge_stats stats;        /* summed over comparator calls */
+} rrm_judge_rank_ctx;
+/* rrm_compare_fn: `user` is a rrm_judge_rank_ctx*. */
+int rrm_judge_compare(const rrm_match *matches, int n_matches, rrm_match_votes *out, void *user,
+                      rrm_err *err);
+
 #ifdef __cplusplus
 }
 #endif

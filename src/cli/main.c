@@ -11,6 +11,8 @@ static const struct cli_cmd commands[] = {
     {"info", cli_info, "show architecture, shapes, tensor types and sizes of a model"},
     {"logits", cli_logits, "write float32 logits of every position of --ids to --out"},
     {"generate", cli_generate, "generate token ids (or text) from a prompt"},
+    {"judge", cli_judge, "judge which of two responses answers a query better (k votes)"},
+    {"rank", cli_rank, "rank N candidate responses by ELO or knockout tournament"},
     {"template", cli_template, "render chat messages with the model's chat template"},
 };
 

@@ -352,24 +352,41 @@ int eng_step(struct eng *e, rrm_err *err)
     return 1;
 }
 
+/* Finishes every unfinished sample of q as ENG_CANCELLED and releases what it holds. */
+static void cancel_request(struct eng *e, struct request *q)
+{
+    if (q->state == REQ_DONE) return;
+    if (q->state == REQ_QUEUED || q->state == REQ_PREFILL) {
+        req_release(e, q);
+        if (q->state == REQ_PREFILL) e->reserved -= q->blocks;
+        for (int k = 0; k < q->r.n_samples; k++) q->s[k].finish = ENG_CANCELLED;
+        q->state = REQ_DONE;
+        return;
+    }
+    for (int k = 0; k < q->r.n_samples; k++) {
+        if (q->s[k].finish == ENG_RUNNING) finish_sample(e, q, &q->s[k], ENG_CANCELLED);
+    }
+}
+
+int eng_cancel(struct eng *e, int req)
+{
+    if (req < 0 || req >= e->n_req) return RRM_E_INVAL;
+    cancel_request(e, &e->req[req]);
+    return RRM_OK;
+}
+
+int64_t eng_sample_forced(const struct eng *e, int req, int sample)
+{
+    if (req < 0 || req >= e->n_req || sample < 0 || sample >= e->req[req].r.n_samples)
+        return RRM_E_INVAL;
+    return e->req[req].s[sample].n_forced;
+}
+
 int eng_run(struct eng *e, const volatile int *cancel, rrm_err *err)
 {
     for (;;) {
         if (cancel && *cancel) {
-            for (int i = 0; i < e->n_req; i++) {
-                struct request *q = &e->req[i];
-                if (q->state == REQ_DONE) continue;
-                if (q->state == REQ_QUEUED || q->state == REQ_PREFILL) {
-                    req_release(e, q);
-                    if (q->state == REQ_PREFILL) e->reserved -= q->blocks;
-                    for (int k = 0; k < q->r.n_samples; k++) q->s[k].finish = ENG_CANCELLED;
-                    q->state = REQ_DONE;
-                    continue;
-                }
-                for (int k = 0; k < q->r.n_samples; k++) {
-                    if (q->s[k].finish == ENG_RUNNING) finish_sample(e, q, &q->s[k], ENG_CANCELLED);
-                }
-            }
+            for (int i = 0; i < e->n_req; i++) cancel_request(e, &e->req[i]);
             return rrm_errf(err, RRM_E_CANCELLED, "engine: cancelled");
         }
         int rc = eng_step(e, err);

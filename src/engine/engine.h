@@ -66,6 +66,12 @@ int eng_run(struct eng *e, const volatile int *cancel, rrm_err *err);
 int eng_result(const struct eng *e, int req, int sample, const int32_t **tokens, int64_t *n,
                int *finish);
 
+/* Stops request `req` now: its unfinished samples finish as ENG_CANCELLED (their tokens so far
+ * are kept) and its KV blocks and sequences are released. Used for early-stopped votes. */
+int eng_cancel(struct eng *e, int req);
+/* Tokens of sample i's output that the thinking budget forced (0 when it never fired). */
+int64_t eng_sample_forced(const struct eng *e, int req, int sample);
+
 struct eng_stats {
     int64_t forwards;        /* rrm_decode calls */
     int64_t prefill_tokens;  /* prompt rows computed */
