@@ -13,6 +13,8 @@ struct cli_cmd {
 int cli_info(int argc, char **argv);
 int cli_logits(int argc, char **argv);
 int cli_generate(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_detokenize(int argc, char **argv);
 
 /* Strict parsers: print an error naming the flag and return -1 on bad text. */
 int cli_int(const char *flag, const char *v, long long lo, long long hi, long long *out);

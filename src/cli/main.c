@@ -11,6 +11,8 @@ static const struct cli_cmd commands[] = {
     {"info", cli_info, "show architecture, shapes, tensor types and sizes of a model"},
     {"logits", cli_logits, "write float32 logits of every position of --ids to --out"},
     {"generate", cli_generate, "generate token ids (or text) from a prompt"},
+    {"tokenize", cli_tokenize, "text -> token ids (one line, space-separated)"},
+    {"detokenize", cli_detokenize, "token ids -> text, exactly, no added newline"},
 };
 
 static void usage(FILE *f)
