@@ -14,18 +14,6 @@ static int file_exists(const char *p)
     return access(p, R_OK) == 0;
 }
 
-static int is_gguf(const char *path)
-{
-    size_t n = strlen(path);
-    if (n >= 5 && strcmp(path + n - 5, ".gguf") == 0) return 1;
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    if (!f) return 0;
-    size_t k = fread(magic, 1, 4, f);
-    fclose(f);
-    return k == 4 && memcmp(magic, "GGUF", 4) == 0;
-}
-
 /* tokenizer.json at `json` and, when present, tokenizer_config.json in `dir`. */
 static int load_hf(struct rrm_tokenizer **out, const char *json, const char *dir, rrm_err *err)
 {
@@ -59,7 +47,7 @@ int rrm_tokenizer_load(rrm_tokenizer **out, const char *path, rrm_err *err)
         rrm_free(json);
         return rc;
     }
-    if (is_gguf(path)) {
+    if (gguf_is_file(path)) {
         struct gguf_file *f;
         int rc = gguf_open(&f, path, NULL, err);
         if (rc != RRM_OK) return rc;
