@@ -237,6 +237,15 @@ int rrm_tokenize(const rrm_tokenizer *t, const char *text, size_t len, int flags
 int rrm_tokenize_alloc(const rrm_tokenizer *t, const char *text, size_t len, int flags,
                        int32_t **ids, int64_t *n_ids, rrm_err *err);
 void rrm_tokens_free(int32_t *ids);
+/* rrm_tokenize_alloc where no added token is recognised inside the byte ranges `spans` (sorted,
+ * not overlapping; struct rrm_span of the chat templates): a rendered prompt keeps the
+ * template's markers special while message content stays plain text. Pre-tokenization still
+ * runs across span edges, as for the whole text. Errors as rrm_tokenize, plus RRM_E_INVAL for
+ * spans out of order or outside the text. */
+struct rrm_span;
+int rrm_tokenize_spans_alloc(const rrm_tokenizer *t, const char *text, size_t len,
+                             const struct rrm_span *spans, size_t n_spans, int flags,
+                             int32_t **ids, int64_t *n_ids, rrm_err *err);
 
 /* Decodes ids into text (HF `decode`: invalid UTF-8 from partial byte tokens becomes U+FFFD).
  * flags: RRM_DETOK_*. Writes *len (bytes, without the NUL) and, when len + 1 <= cap, the text and
@@ -279,6 +288,11 @@ int32_t rrm_token_id(const rrm_tokenizer *t, const char *text, size_t len);
 int rrm_token_attr(const rrm_tokenizer *t, int32_t id);
 
 /* ---- chat templates (src/template) --------------------------------------------------------- */
+
+/* A byte range [off, off + len) of a rendered text. */
+typedef struct rrm_span {
+    size_t off, len;
+} rrm_span;
 
 #ifdef __cplusplus
 }

@@ -111,6 +111,9 @@ static size_t char_before(const uint8_t *s, size_t end)
 
 struct enc {
     const struct rrm_tokenizer *t;
+    const char *base;            /* the caller's text: spans are offsets into it */
+    const struct rrm_span *spans; /* stretches where no added token is recognised (sorted) */
+    size_t n_spans, span_at;     /* span_at: first span that may still matter */
     int32_t *ids;
     int64_t n, cap;
     uint8_t *scratch;
@@ -192,17 +195,32 @@ static int plain(struct enc *e, const char *s, size_t len)
     return split(e, 0, s, len);
 }
 
-/* Finds the leftmost-longest added token in s[from, len) among those whose `normalized` flag
- * is `norm`. Returns its index in t->added or -1; *at gets the match start. */
-static int find_added(const struct rrm_tokenizer *t, const char *s, size_t len, size_t from,
-                      int norm, size_t *at)
+/* 1 when [off, off + len) of the caller's text overlaps a plain-text span. Offsets only grow
+ * from call to call, so spans that end before them are dropped for good. */
+static int in_span(struct enc *e, size_t off, size_t len)
 {
+    while (e->span_at < e->n_spans &&
+           e->spans[e->span_at].off + e->spans[e->span_at].len <= off)
+        e->span_at++;
+    for (size_t k = e->span_at; k < e->n_spans && e->spans[k].off < off + len; k++)
+        if (e->spans[k].len) return 1;
+    return 0;
+}
+
+/* Finds the leftmost-longest added token in s[from, len) among those whose `normalized` flag
+ * is `norm` (and, with spans, outside them). Returns its index in t->added or -1; *at gets the
+ * match start. */
+static int find_added(struct enc *e, const char *s, size_t len, size_t from, int norm,
+                      size_t *at)
+{
+    const struct rrm_tokenizer *t = e->t;
     for (size_t i = from; i < len; i++) {
         if (!t->added_first[(uint8_t)s[i]]) continue;
         for (int j = 0; j < t->n_added; j++) {
             const struct tok_added *a = &t->added[j];
             if (a->normalized != norm || a->len > len - i) continue;
             if (memcmp(s + i, t->blob + a->off, a->len) == 0) {
+                if (e->n_spans && in_span(e, (size_t)(s + i - e->base), a->len)) continue;
                 *at = i;
                 return j;
             }
@@ -219,7 +237,7 @@ static int added_split(struct enc *e, const char *s, size_t len, int norm,
     const uint8_t *u = (const uint8_t *)s;
     size_t done = 0, from = 0, at;
     int j, rc;
-    while ((j = find_added(t, s, len, from, norm, &at)) >= 0) {
+    while ((j = find_added(e, s, len, from, norm, &at)) >= 0) {
         const struct tok_added *a = &t->added[j];
         size_t start = at, stop = at + a->len;
         from = stop;
@@ -288,17 +306,30 @@ static int normalized_text(struct enc *e, const char *s, size_t len, int added_p
     return rc;
 }
 
-int rrm_tokenize_alloc(const rrm_tokenizer *t, const char *text, size_t len, int flags,
-                       int32_t **ids, int64_t *n_ids, rrm_err *err)
+int rrm_tokenize_spans_alloc(const rrm_tokenizer *t, const char *text, size_t len,
+                             const struct rrm_span *spans, size_t n_spans, int flags,
+                             int32_t **ids, int64_t *n_ids, rrm_err *err)
 {
-    if (!t || (!text && len) || !ids || !n_ids)
+    if (!t || (!text && len) || !ids || !n_ids || (!spans && n_spans))
         return rrm_errf(err, RRM_E_INVAL, "tokenize: NULL argument");
+    for (size_t k = 0; k < n_spans; k++) {
+        size_t lo = k ? spans[k - 1].off + spans[k - 1].len : 0;
+        if (spans[k].off < lo || spans[k].off > len || spans[k].len > len - spans[k].off)
+            return rrm_errf(err, RRM_E_INVAL, "tokenize: span %zu [%zu, +%zu) is out of order "
+                            "or outside the text of %zu bytes", k, spans[k].off, spans[k].len,
+                            len);
+    }
+    for (int i = 0; n_spans && i < t->n_added; i++)
+        if (t->added[i].normalized)
+            return rrm_errf(err, RRM_E_UNSUPPORTED, "tokenize: plain-text spans with added "
+                            "tokens matched after normalization (id %d) are not supported",
+                            t->added[i].id);
     size_t ok = len ? tok_utf8_valid_prefix(text, len) : 0;
     if (ok != len)
         return rrm_errf(err, RRM_E_FORMAT,
                         "tokenize: invalid UTF-8 at byte offset %zu (byte 0x%02x) of %zu", ok,
                         (uint8_t)text[ok], len);
-    struct enc e = {.t = t, .err = err};
+    struct enc e = {.t = t, .err = err, .base = text, .spans = spans, .n_spans = n_spans};
     int rc = RRM_OK;
     if (t->n_splits) {
         e.md = pcre2_match_data_create(1, NULL);
@@ -324,6 +355,12 @@ int rrm_tokenize_alloc(const rrm_tokenizer *t, const char *text, size_t len, int
     *ids = e.ids;
     *n_ids = e.n;
     return RRM_OK;
+}
+
+int rrm_tokenize_alloc(const rrm_tokenizer *t, const char *text, size_t len, int flags,
+                       int32_t **ids, int64_t *n_ids, rrm_err *err)
+{
+    return rrm_tokenize_spans_alloc(t, text, len, NULL, 0, flags, ids, n_ids, err);
 }
 
 void rrm_tokens_free(int32_t *ids)

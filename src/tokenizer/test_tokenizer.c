@@ -122,6 +122,38 @@ static void test_special(const rrm_tokenizer *t)
     CHECK_STR(buf, "Hello");
 }
 
+/* Spans: added tokens inside message content stay plain text, the template's markers special. */
+static void test_spans(const rrm_tokenizer *t)
+{
+    const char *text = "<｜User｜>ab</think>cd<｜Assistant｜>";
+    const char *inner = "ab</think>cd";
+    size_t off = strlen("<｜User｜>");
+    rrm_span sp = {off, strlen(inner)};
+    int32_t *ids, *plain;
+    int64_t n, np;
+    rrm_err err = {0};
+    CHECK(rrm_tokenize_spans_alloc(t, text, strlen(text), &sp, 1, 0, &ids, &n, &err) == RRM_OK);
+    CHECK(enc(t, inner, RRM_TOK_NO_SPECIAL, &plain, &np) == RRM_OK);
+    int same = n == np + 2 && ids[0] == 151644 && ids[n - 1] == 151645 &&
+               memcmp(ids + 1, plain, (size_t)np * sizeof *ids) == 0;
+    CHECK_MSG(same, "span content encoded as plain text between special markers");
+    rrm_tokens_free(ids);
+    rrm_tokens_free(plain);
+    /* a span that covers a marker disables it; an empty span changes nothing */
+    rrm_span all = {0, strlen(text)}, none = {3, 0};
+    CHECK(rrm_tokenize_spans_alloc(t, text, strlen(text), &all, 1, 0, &ids, &n, &err) == RRM_OK);
+    CHECK(all_plain(ids, n));
+    rrm_tokens_free(ids);
+    CHECK(rrm_tokenize_spans_alloc(t, text, strlen(text), &none, 1, 0, &ids, &n, &err) == RRM_OK);
+    CHECK(n > 2 && ids[0] == 151644 && ids[n - 1] == 151645);
+    rrm_tokens_free(ids);
+    rrm_span bad[2] = {{5, 10}, {8, 2}}, outside = {30, 100};
+    CHECK_EQ(rrm_tokenize_spans_alloc(t, text, strlen(text), bad, 2, 0, &ids, &n, &err),
+             RRM_E_INVAL);
+    CHECK_EQ(rrm_tokenize_spans_alloc(t, text, strlen(text), &outside, 1, 0, &ids, &n, &err),
+             RRM_E_INVAL);
+}
+
 static int valid_utf8(const char *s, size_t n)
 {
     return tok_utf8_valid_prefix(s, n) == n;
@@ -626,6 +658,7 @@ int main(void)
     CHECK_EQ(t->n_merges, 151387);
     test_golden(t);
     test_special(t);
+    test_spans(t);
     test_stream(t);
     test_invalid_utf8(t);
     test_roundtrip(t);
