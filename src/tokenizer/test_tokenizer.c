@@ -435,11 +435,13 @@ static void tiny_json(struct rrm_str *s, const char *extra_model, const char *no
                        "\"normalized\": false, \"special\": false},"
                        "{\"id\": 264, \"content\": \"\\u00e9!\", \"normalized\": true, "
                        "\"special\": false},"
-                       "{\"id\": 265, \"content\": \"<s>\", \"special\": true, \"normalized\": false}],"
+                       "{\"id\": 265, \"content\": \"<s>\", \"special\": true, "
+                       "\"normalized\": false}],"
                        "\"normalizer\": %s, \"pre_tokenizer\": {\"type\": \"Sequence\", "
                        "\"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": "
                        "\" ?\\\\S+|\\\\s+\"}, \"behavior\": \"Isolated\", \"invert\": false}, "
-                       "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}]},"
+                       "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
+                       "\"use_regex\": false}]},"
                        "\"decoder\": {\"type\": \"ByteLevel\"}, \"model\": {\"type\": \"BPE\"%s, "
                        "\"vocab\": {",
                     normalizer, extra_model);

@@ -323,7 +323,7 @@ int tok_add_split(struct rrm_tokenizer *t, const char *pattern, size_t len, int 
         return rrm_errf(err, RRM_E_FORMAT, "tokenizer: pre-tokenizer regex at offset %zu: %s",
                         (size_t)eo, (const char *)msg);
     }
-    /* JIT is an optimisation: without it (no JIT support) the interpreter gives the same matches. */
+    /* JIT is an optimisation: without it the interpreter gives the same matches. */
     (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     t->re[t->n_splits++] = re;
     return RRM_OK;
