@@ -202,6 +202,91 @@ int rrm_sampler_sample(rrm_sampler *s, const float *logits, rrm_err *err);
 
 /* ---- tokenizer (src/tokenizer) ------------------------------------------------------------- */
 
+/* Byte-level BPE (Qwen2, DeepSeek-R1-distill, GPT-2 family), encoding exactly as Hugging Face
+ * `tokenizer.encode(text, add_special_tokens=False)`. Immutable after load: any number of threads
+ * may encode and decode with one tokenizer at once. */
+typedef struct rrm_tokenizer rrm_tokenizer;
+
+enum rrm_tok_flags {
+    /* Every added token (<｜User｜>, </think>, <|im_start|>, ...) is ordinary text. Use it for
+     * all untrusted text (queries, responses) so that it can never forge prompt structure. */
+    RRM_TOK_NO_SPECIAL = 1,
+};
+enum rrm_detok_flags {
+    RRM_DETOK_SKIP_SPECIAL = 1, /* drop added tokens marked special (BOS, EOS, pads) */
+};
+/* rrm_token_attr bits */
+enum rrm_token_attr_bits { RRM_TOKEN_ADDED = 1, RRM_TOKEN_SPECIAL = 2, RRM_TOKEN_UNUSED = 4 };
+
+/* Loads a tokenizer from `path`: a Hugging Face directory (tokenizer.json, and
+ * tokenizer_config.json for bos/eos when present; weights are not needed), a tokenizer.json file
+ * of any name (tokenizer_config.json is looked for next to it) or a .gguf (tokenizer.ggml.*).
+ * On success *out owns the tokenizer (free with rrm_tokenizer_free). Errors: RRM_E_IO,
+ * RRM_E_FORMAT, RRM_E_UNSUPPORTED (a normalizer, pre-tokenizer or model rrm does not implement,
+ * named in the message), RRM_E_NOMEM, RRM_E_LIMIT. */
+int rrm_tokenizer_load(rrm_tokenizer **out, const char *path, rrm_err *err);
+void rrm_tokenizer_free(rrm_tokenizer *t);
+
+/* Encodes text[0, len) (UTF-8, NUL bytes allowed) with `flags` (RRM_TOK_*). No BOS is added.
+ * Writes *n_ids and, when it fits in n_max, the ids. Returns RRM_OK; RRM_E_LIMIT when n_max is
+ * too small (then *n_ids is the number needed: call again); RRM_E_FORMAT for invalid UTF-8 (the
+ * message gives the byte offset). ids may be NULL when n_max is 0 (a size query). */
+int rrm_tokenize(const rrm_tokenizer *t, const char *text, size_t len, int flags, int32_t *ids,
+                 int64_t n_max, int64_t *n_ids, rrm_err *err);
+/* The same into a new array: *ids (free with rrm_tokens_free) holds *n_ids ids. */
+int rrm_tokenize_alloc(const rrm_tokenizer *t, const char *text, size_t len, int flags,
+                       int32_t **ids, int64_t *n_ids, rrm_err *err);
+void rrm_tokens_free(int32_t *ids);
+/* rrm_tokenize_alloc where no added token is recognised inside the byte ranges `spans` (sorted,
+ * not overlapping; struct rrm_span of the chat templates): a rendered prompt keeps the
+ * template's markers special while message content stays plain text. Pre-tokenization still
+ * runs across span edges, as for the whole text. Errors as rrm_tokenize, plus RRM_E_INVAL for
+ * spans out of order or outside the text. */
+struct rrm_span;
+int rrm_tokenize_spans_alloc(const rrm_tokenizer *t, const char *text, size_t len,
+                             const struct rrm_span *spans, size_t n_spans, int flags,
+                             int32_t **ids, int64_t *n_ids, rrm_err *err);
+
+/* Decodes ids into text (HF `decode`: invalid UTF-8 from partial byte tokens becomes U+FFFD).
+ * flags: RRM_DETOK_*. Writes *len (bytes, without the NUL) and, when len + 1 <= cap, the text and
+ * a NUL. RRM_E_LIMIT when cap is too small (*len says how much is needed), RRM_E_INVAL for an id
+ * outside 0..n_vocab-1 (ids of unused slots decode to nothing). */
+int rrm_detokenize(const rrm_tokenizer *t, const int32_t *ids, int64_t n, int flags, char *buf,
+                   size_t cap, size_t *len, rrm_err *err);
+/* The same into a new NUL-terminated string *text (free with rrm_text_free). */
+int rrm_detokenize_alloc(const rrm_tokenizer *t, const int32_t *ids, int64_t n, int flags,
+                         char **text, size_t *len, rrm_err *err);
+void rrm_text_free(char *text);
+
+/* Streaming decoder for generated tokens: a UTF-8 character whose bytes are split across tokens
+ * is emitted once, whole, when its last byte arrives. Single owner, not thread-safe; the
+ * tokenizer must outlive it. */
+typedef struct rrm_detok_stream rrm_detok_stream;
+int rrm_detok_stream_init(rrm_detok_stream **out, const rrm_tokenizer *t, int flags,
+                          rrm_err *err);
+void rrm_detok_stream_free(rrm_detok_stream *s);
+/* Adds one id; *text / *len get the bytes that are now complete (possibly none). *text is
+ * NUL-terminated and borrowed: valid until the next call on this stream. */
+int rrm_detok_stream_push(rrm_detok_stream *s, int32_t id, const char **text, size_t *len,
+                          rrm_err *err);
+/* End of the stream: bytes still held back come out as U+FFFD. Same borrowing as push. */
+int rrm_detok_stream_flush(rrm_detok_stream *s, const char **text, size_t *len, rrm_err *err);
+
+/* Number of ids (0..n-1; the model's n_vocab may be larger, with padding rows). */
+int64_t rrm_tokenizer_n_vocab(const rrm_tokenizer *t);
+/* BOS / EOS ids from tokenizer_config.json or GGUF, -1 when unknown; whether BOS is added. */
+int32_t rrm_tokenizer_bos(const rrm_tokenizer *t);
+int32_t rrm_tokenizer_eos(const rrm_tokenizer *t);
+int rrm_tokenizer_add_bos(const rrm_tokenizer *t);
+/* The bytes of id (not NUL-terminated; *len gets the length), borrowed from the tokenizer; NULL
+ * for ids out of range or unused. */
+const char *rrm_token_text(const rrm_tokenizer *t, int32_t id, size_t *len);
+/* id of an added token with exactly this content, else of a vocabulary entry with these bytes;
+ * -1 when none. */
+int32_t rrm_token_id(const rrm_tokenizer *t, const char *text, size_t len);
+/* RRM_TOKEN_* bits of id (0 = ordinary BPE token), -1 when out of range. */
+int rrm_token_attr(const rrm_tokenizer *t, int32_t id);
+
 /* ---- chat templates (src/template) --------------------------------------------------------- */
 
 /* A chat template: one of the known families, rendered in C exactly as the model's own Jinja

@@ -16,6 +16,8 @@ int cli_generate(int argc, char **argv);
 int cli_template(int argc, char **argv);
 int cli_judge(int argc, char **argv);
 int cli_rank(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_detokenize(int argc, char **argv);
 
 /* Strict parsers: print an error naming the flag and return -1 on bad text. */
 int cli_int(const char *flag, const char *v, long long lo, long long hi, long long *out);

@@ -9,6 +9,7 @@
 #include "judge/judge.h"
 #include "rank/rank.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

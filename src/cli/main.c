@@ -14,6 +14,8 @@ static const struct cli_cmd commands[] = {
     {"judge", cli_judge, "judge which of two responses answers a query better (k votes)"},
     {"rank", cli_rank, "rank N candidate responses by ELO or knockout tournament"},
     {"template", cli_template, "render chat messages with the model's chat template"},
+    {"tokenize", cli_tokenize, "text -> token ids (one line, space-separated)"},
+    {"detokenize", cli_detokenize, "token ids -> text, exactly, no added newline"},
 };
 
 static void usage(FILE *f)

@@ -94,6 +94,10 @@ int64_t gguf_n_tensors(const struct gguf_file *f);
 const struct fmt_tensor *gguf_tensor(const struct gguf_file *f, int64_t i);
 const struct fmt_tensor *gguf_find_tensor(const struct gguf_file *f, const char *name);
 
+/* 1 when path names a GGUF file: the ".gguf" suffix or the magic "GGUF" (for loaders that
+ * accept several formats). */
+int gguf_is_file(const char *path);
+
 /* GGUF writer. Values and tensor data are copied (tensor data is borrowed only until
  * gguf_writer_write returns if `copy` is 0). Keys keep insertion order. */
 struct gguf_writer;

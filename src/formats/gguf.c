@@ -628,3 +628,15 @@ int gguf_get_arr_str(const struct gguf_file *f, const char *key, int64_t i, cons
     *s = (const char *)p + 8;
     return RRM_OK;
 }
+
+int gguf_is_file(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= 5 && strcmp(path + n - 5, ".gguf") == 0) return 1;
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    if (!f) return 0;
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    return got == 4 && memcmp(magic, "GGUF", 4) == 0;
+}
