@@ -137,6 +137,9 @@ static int check_request(const struct eng *e, const struct eng_request *r, rrm_e
                         (long long)r->max_new_tokens);
     if (r->think_budget < 0 || r->n_think_close < 0 || (r->n_think_close && !r->think_close))
         return rrm_errf(err, RRM_E_INVAL, "engine: bad thinking budget settings");
+    if (r->n_vocab_sample < 0 || r->n_vocab_sample > e->n_vocab)
+        return rrm_errf(err, RRM_E_INVAL, "engine: n_vocab_sample %lld not in 0..%lld",
+                        (long long)r->n_vocab_sample, (long long)e->n_vocab);
     for (int64_t i = 0; i < r->n_prompt; i++) {
         if (r->prompt[i] < 0 || r->prompt[i] >= e->n_vocab)
             return rrm_errf(err, RRM_E_INVAL, "engine: prompt token %d at %lld outside vocab %lld",
@@ -205,7 +208,8 @@ static int admit(struct eng *e, rrm_err *err)
         for (int k = 0; k < q->r.n_samples; k++) {
             rrm_sampler_params sp = q->r.sampling;
             sp.seed += (uint64_t)k;
-            int rc = rrm_sampler_init(&q->s[k].smp, &sp, e->n_vocab, err);
+            int64_t nv = q->r.n_vocab_sample ? q->r.n_vocab_sample : e->n_vocab;
+            int rc = rrm_sampler_init(&q->s[k].smp, &sp, nv, err);
             if (rc != RRM_OK) return rc;
             q->s[k].forced = -1;
         }

@@ -37,6 +37,8 @@ struct eng_request {
     const int32_t *think_close;   /* forced when the budget runs out; copied at submit */
     int n_think_close;
     int32_t eos_id;               /* -1: never stop on a token */
+    int64_t n_vocab_sample;       /* sample only ids below this (the tokenizer's size, when the
+                                   * model has padding rows); 0 = every row of the model */
 };
 
 struct eng_params {

@@ -311,6 +311,7 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
         r.think_close = j->close;
         r.n_think_close = (int)j->n_close;
         r.eos_id = j->eos;
+        r.n_vocab_sample = rrm_tokenizer_n_vocab(j->tok); /* never the model's padding rows */
         int id = eng_submit(e, &r, err);
         if (id < 0) {
             rc = id;
