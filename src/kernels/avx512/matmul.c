@@ -1,0 +1,181 @@
+/*
+ * matmul.c — AVX-512 dot and matmul for F32, F16, BF16 and Q8_0 weights, bit-identical to
+ * kernels/ref (the spec in kernels.h): one __m512 accumulator is exactly the 16 lane partial
+ * sums of kern_ref_dot (lane k sums i % 16 == k in increasing i, mul then add, no FMA: this file
+ * is built with -ffp-contract=off), the n % 16 tail is a masked multiply and masked add (lanes
+ * past the tail keep their value, -0.0 included), and the lanes are combined pairwise 8, 4, 2, 1.
+ * Weights are dequantized to f32 in registers (exact for F16, BF16 and Q8_0 d*q), so no scratch
+ * is needed. Batching: a tile of OB weight rows x RB activation rows shares each weight load,
+ * so 16 batched rows read each weight row from memory once and from L1/L2 for later row tiles.
+ * Threads split the outputs (rrm_split), never the reduction.
+ * Built with the ISA_avx512 flags only; reached through kern_select after a cpuid check.
+ */
+#include "kernels/kernels.h"
+
+#include <immintrin.h>
+
+#define LANES 16
+#define OB 4 /* weight rows per tile */
+#define RB 4 /* activation rows per tile: OB * RB = 16 accumulators of 32 zmm */
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Combines the 16 lanes as kern_ref_dot does: k += k+8, k += k+4, k += k+2, k += k+1. */
+INLINE float reduce16(__m512 v)
+{
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    __m128 d = _mm_add_ss(c, _mm_shuffle_ps(c, c, 1));
+    return _mm_cvtss_f32(d);
+}
+
+float kern_avx512_dot(const float *a, const float *b, int64_t n)
+{
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+        acc = _mm512_mask_add_ps(acc, m, acc, p);
+    }
+    return reduce16(acc);
+}
+
+/* 16 bf16 or f16 values widened exactly to f32 (m selects the elements read; others are 0). */
+INLINE __m512 load_bf16(const uint8_t *p, __mmask16 m)
+{
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+INLINE __m512 load_f16(const uint8_t *p, __mmask16 m)
+{
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+/* Elements i..i+15 (i % 16 == 0) of a weight row `p` as f32, exactly as kern_dequantize_row
+ * gives them. Q8_0: block i/32 (34 bytes: f16 d, 32 int8), half (i/16)%2, x = d * q. */
+INLINE __m512 load_w(int wt, const uint8_t *p, int64_t i, __mmask16 m)
+{
+    switch (wt) {
+    case RRM_TYPE_F32:
+        return _mm512_maskz_loadu_ps(m, (const float *)(const void *)p + i);
+    case RRM_TYPE_F16:
+        return load_f16(p + 2 * i, m);
+    case RRM_TYPE_BF16:
+        return load_bf16(p + 2 * i, m);
+    default: { /* Q8_0: n_in is a multiple of 32, so m is always full */
+        const uint8_t *b = p + (i / 32) * 34;
+        uint16_t dh;
+        memcpy(&dh, b, 2);
+        __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
+        __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(b + 2 + (i & 16)));
+        return _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)));
+    }
+    }
+}
+
+/* One tile: y[r][o] for r < rb, o < ob over the whole n_in, with ob * rb accumulators. wt, ob
+ * and rb are compile-time constants at every call site, so the loops unroll into registers. */
+INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, const float *x,
+                 int64_t ldx, int64_t n, float *y, int64_t ldy, const float *bias)
+{
+    __m512 acc[OB][RB];
+#pragma GCC unroll 4
+    for (int o = 0; o < ob; o++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) acc[o][r] = _mm512_setzero_ps();
+    }
+    const __mmask16 full = 0xffff;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        __m512 wv[OB];
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) wv[o] = load_w(wt, w + (size_t)o * row_bytes, i, full);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
+#pragma GCC unroll 4
+            for (int o = 0; o < ob; o++) acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(wv[o], xv));
+        }
+    }
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 wv[OB];
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) wv[o] = load_w(wt, w + (size_t)o * row_bytes, i, m);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + r * ldx + i);
+#pragma GCC unroll 4
+            for (int o = 0; o < ob; o++)
+                acc[o][r] = _mm512_mask_add_ps(acc[o][r], m, acc[o][r], _mm512_mul_ps(wv[o], xv));
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rb; r++) {
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) {
+            float v = reduce16(acc[o][r]);
+            y[r * ldy + o] = bias ? v + bias[o] : v;
+        }
+    }
+}
+
+/* All rows of `a` for outputs [lo, hi): tiles of OB outputs (then single outputs), RB rows. */
+INLINE void matmul_type(int wt, const struct kern_matmul *a, size_t rb_bytes, int64_t lo,
+                        int64_t hi)
+{
+    const uint8_t *w = a->w;
+    const int64_t n = a->n_in, nr = a->n_rows;
+    for (int64_t o = lo; o < hi;) {
+        const int ob = hi - o >= OB ? OB : 1;
+        const uint8_t *wo = w + (size_t)o * rb_bytes;
+        const float *bo = a->bias ? a->bias + o : NULL;
+        for (int64_t r = 0; r < nr;) {
+            const int64_t left = nr - r;
+            const float *xr = a->x + r * a->ldx;
+            float *yr = a->y + r * a->ldy + o;
+            if (ob == OB) {
+                if (left >= 4) tile(wt, OB, 4, wo, rb_bytes, xr, a->ldx, n, yr, a->ldy, bo);
+                else if (left == 3) tile(wt, OB, 3, wo, rb_bytes, xr, a->ldx, n, yr, a->ldy, bo);
+                else if (left == 2) tile(wt, OB, 2, wo, rb_bytes, xr, a->ldx, n, yr, a->ldy, bo);
+                else tile(wt, OB, 1, wo, rb_bytes, xr, a->ldx, n, yr, a->ldy, bo);
+            } else {
+                if (left >= 4) tile(wt, 1, 4, wo, rb_bytes, xr, a->ldx, n, yr, a->ldy, bo);
+                else tile(wt, 1, 1, wo, rb_bytes, xr, a->ldx, n, yr, a->ldy, bo);
+            }
+            r += ob == OB ? (left >= 4 ? 4 : left) : (left >= 4 ? 4 : 1);
+        }
+        o += ob;
+    }
+}
+
+/* kern_ref_matmul's contract; scratch is not used (weights are dequantized in registers). */
+void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, int nth)
+{
+    (void)scratch;
+    int64_t lo, hi;
+    size_t rb_bytes;
+    rrm_split(a->n_out, ith, nth, &lo, &hi);
+    if (lo >= hi || rrm_row_bytes(a->wtype, a->n_in, &rb_bytes) != RRM_OK) return;
+    switch (a->wtype) {
+    case RRM_TYPE_F32:
+        matmul_type(RRM_TYPE_F32, a, rb_bytes, lo, hi);
+        break;
+    case RRM_TYPE_F16:
+        matmul_type(RRM_TYPE_F16, a, rb_bytes, lo, hi);
+        break;
+    case RRM_TYPE_BF16:
+        matmul_type(RRM_TYPE_BF16, a, rb_bytes, lo, hi);
+        break;
+    case RRM_TYPE_Q8_0:
+        matmul_type(RRM_TYPE_Q8_0, a, rb_bytes, lo, hi);
+        break;
+    default:
+        break;
+    }
+}
