@@ -112,6 +112,13 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(call lib_of,$(ALL_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# bench/*.c: timing programs (bench/kernels.c -> build/bin/bench_kernels), built with `all`.
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bin/bench_%,$(wildcard bench/*.c))
+all: $(BENCH_BINS)
+$(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(call lib_of,$(ALL_LIBS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 test: all
 	BUILD=$(BUILD) sh tests/run.sh
 
