@@ -404,10 +404,14 @@ static void test_variant_matmul(void)
                     variant_matmul_case(v[iv], &r, types[t], 1 + no % 6, ni, no, (int)(no & 1));
             }
         }
-        /* one larger shape per type: long rows, several output tiles per thread */
-        for (int t = 0; t < 4; t++)
-            variant_matmul_case(v[iv], &r, types[t], 17, types[t] == RRM_TYPE_Q8_0 ? 4096 : 4097,
-                                45, 1);
+        /* larger shapes per type: long rows (several n_in chunks, a ragged last one), several
+         * output and row blocks per thread with ragged ends (prefill-sized batches) */
+        for (int t = 0; t < 4; t++) {
+            const int q8 = types[t] == RRM_TYPE_Q8_0;
+            variant_matmul_case(v[iv], &r, types[t], 17, q8 ? 4096 : 4097, 45, 1);
+            variant_matmul_case(v[iv], &r, types[t], 40, q8 ? 608 : 601, 37, 0);
+            variant_matmul_case(v[iv], &r, types[t], 33, q8 ? 288 : 275, 67, 1);
+        }
     }
 }
 

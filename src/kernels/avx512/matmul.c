@@ -3,10 +3,15 @@
  * kernels/ref (the spec in kernels.h): one __m512 accumulator is exactly the 16 lane partial
  * sums of kern_ref_dot (lane k sums i % 16 == k in increasing i, mul then add, no FMA: this file
  * is built with -ffp-contract=off), the n % 16 tail is a masked multiply and masked add (lanes
- * past the tail keep their value, -0.0 included), and the lanes are combined pairwise 8, 4, 2, 1.
- * Weights are dequantized to f32 in registers (exact for F16, BF16 and Q8_0 d*q), so no scratch
- * is needed. Batching: a tile of OB weight rows x RB activation rows shares each weight load,
- * so 16 batched rows read each weight row from memory once and from L1/L2 for later row tiles.
+ * past the tail keep their value), and the lanes are combined pairwise 8, 4, 2, 1. Weights are
+ * dequantized to f32 exactly (F16, BF16 and Q8_0 d*q are exact in f32).
+ * Two paths, same bits:
+ *  - few rows (decode, small batches): tiles of OB weight rows x the rows, weights dequantized in
+ *    registers straight from memory, one pass over n_in (bound by memory bandwidth);
+ *  - more rows (Q8_0 from RB + 1 rows, other types from 4 * RB + 1: prefill): blocked GEMM. For NC outputs x MR rows the lane
+ *    accumulators live in a stack buffer; n_in is walked in chunks of KC, each chunk of NC
+ *    weight rows is dequantized once into an f32 panel and used by all MR rows, so weights and
+ *    activations are read from L1 while the accumulators continue in the spec's order.
  * Threads split the outputs (rrm_split), never the reduction.
  * Built with the ISA_avx512 flags only; reached through kern_select after a cpuid check.
  */
@@ -78,6 +83,17 @@ INLINE __m512 load_w(int wt, const uint8_t *p, int64_t i, __mmask16 m)
     }
 }
 
+/* The 32 weights of one Q8_0 block (f16 d, 32 int8 q) as two f32 vectors d * q. */
+INLINE void q8_block(const uint8_t *b, __m512 *lo, __m512 *hi)
+{
+    uint16_t dh;
+    memcpy(&dh, b, 2);
+    const __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
+    __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b + 2));
+    *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))));
+    *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
+}
+
 /* One tile: y[r][o] for r < rb, o < ob over the whole n_in, with ob * rb accumulators. wt, ob
  * and rb are compile-time constants at every call site, so the loops unroll into registers. */
 INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, const float *x,
@@ -91,6 +107,23 @@ INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, con
     }
     const __mmask16 full = 0xffff;
     int64_t i = 0;
+    if (wt == RRM_TYPE_Q8_0) { /* whole blocks: one scale broadcast per 32 weights */
+        for (; i + 32 <= n; i += 32) {
+            __m512 wv[2][OB];
+#pragma GCC unroll 4
+            for (int o = 0; o < ob; o++) q8_block(w + (size_t)o * row_bytes + (i / 32) * 34, wv[0] + o, wv[1] + o);
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+#pragma GCC unroll 4
+                for (int r = 0; r < rb; r++) {
+                    __m512 xv = _mm512_loadu_ps(x + r * ldx + i + 16 * h);
+#pragma GCC unroll 4
+                    for (int o = 0; o < ob; o++)
+                        acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(wv[h][o], xv));
+                }
+            }
+        }
+    }
     for (; i + LANES <= n; i += LANES) {
         __m512 wv[OB];
 #pragma GCC unroll 4
@@ -154,7 +187,142 @@ INLINE void matmul_type(int wt, const struct kern_matmul *a, size_t rb_bytes, in
     }
 }
 
-/* kern_ref_matmul's contract; scratch is not used (weights are dequantized in registers). */
+/* ---- blocked path (more than RB rows) ---- */
+
+#define KC 256 /* n_in chunk: a panel of NC x KC f32 weights (16 KiB) and MR x KC of x in L1 */
+#define NC 16  /* outputs per block */
+#define MR 16  /* rows per block */
+
+/* Continues the lane accumulators acc[o * MR + r] (o < ob, r < rb) over kc elements of the
+ * f32 panel rows w (stride ldw) and the x rows (stride ldx); the last chunk of a row may end in
+ * a masked tail. ob and rb are compile-time constants at every call site. */
+INLINE void panel_tile(int ob, int rb, const float *w, int64_t ldw, const float *x, int64_t ldx,
+                       int64_t kc, __m512 *acc)
+{
+    __m512 a[OB][RB];
+#pragma GCC unroll 4
+    for (int o = 0; o < ob; o++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) a[o][r] = acc[o * MR + r];
+    }
+    int64_t i = 0;
+    for (; i + LANES <= kc; i += LANES) {
+        __m512 wv[OB];
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) wv[o] = _mm512_loadu_ps(w + o * ldw + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
+#pragma GCC unroll 4
+            for (int o = 0; o < ob; o++) a[o][r] = _mm512_add_ps(a[o][r], _mm512_mul_ps(wv[o], xv));
+        }
+    }
+    if (i < kc) {
+        const __mmask16 m = (__mmask16)((1u << (kc - i)) - 1);
+        __m512 wv[OB];
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) wv[o] = _mm512_maskz_loadu_ps(m, w + o * ldw + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + r * ldx + i);
+#pragma GCC unroll 4
+            for (int o = 0; o < ob; o++)
+                a[o][r] = _mm512_mask_add_ps(a[o][r], m, a[o][r], _mm512_mul_ps(wv[o], xv));
+        }
+    }
+#pragma GCC unroll 4
+    for (int o = 0; o < ob; o++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) acc[o * MR + r] = a[o][r];
+    }
+}
+
+/* Dispatches panel_tile on the (ob, rb) shape: ob is OB or 1, rb is 1..RB. */
+static void panel_tile_any(int ob, int rb, const float *w, int64_t ldw, const float *x,
+                           int64_t ldx, int64_t kc, __m512 *acc)
+{
+    if (ob == OB) {
+        if (rb == 4) panel_tile(OB, 4, w, ldw, x, ldx, kc, acc);
+        else if (rb == 3) panel_tile(OB, 3, w, ldw, x, ldx, kc, acc);
+        else if (rb == 2) panel_tile(OB, 2, w, ldw, x, ldx, kc, acc);
+        else panel_tile(OB, 1, w, ldw, x, ldx, kc, acc);
+    } else {
+        if (rb == 4) panel_tile(1, 4, w, ldw, x, ldx, kc, acc);
+        else if (rb == 3) panel_tile(1, 3, w, ldw, x, ldx, kc, acc);
+        else if (rb == 2) panel_tile(1, 2, w, ldw, x, ldx, kc, acc);
+        else panel_tile(1, 1, w, ldw, x, ldx, kc, acc);
+    }
+}
+
+/* Elements k0..k0+kc of weight row p, dequantized exactly into dst (kc % 32 == 0 or the row's
+ * end for Q8_0, whose n_in is a multiple of 32). */
+static void dequant_chunk(int wt, const uint8_t *p, int64_t k0, int64_t kc, float *dst)
+{
+    int64_t i = 0;
+    if (wt == RRM_TYPE_Q8_0) {
+        for (; i < kc; i += 32) q8_block(p + ((k0 + i) / 32) * 34, (__m512 *)(void *)(dst + i),
+                                         (__m512 *)(void *)(dst + i + 16));
+        return;
+    }
+    const __mmask16 full = 0xffff;
+    if (wt == RRM_TYPE_F16) {
+        for (; i + LANES <= kc; i += LANES) _mm512_storeu_ps(dst + i, load_f16(p + 2 * (k0 + i), full));
+    } else {
+        for (; i + LANES <= kc; i += LANES) _mm512_storeu_ps(dst + i, load_bf16(p + 2 * (k0 + i), full));
+    }
+    if (i < kc) { /* masked stores are slow on Zen 4: only for the tail */
+        const __mmask16 m = (__mmask16)((1u << (kc - i)) - 1);
+        __m512 v = wt == RRM_TYPE_F16 ? load_f16(p + 2 * (k0 + i), m) : load_bf16(p + 2 * (k0 + i), m);
+        _mm512_mask_storeu_ps(dst + i, m, v);
+    }
+}
+
+/* Outputs [lo, hi) for all rows, blocked NC outputs x MR rows x KC inputs. */
+static void matmul_blocked(const struct kern_matmul *a, size_t rb_bytes, int64_t lo, int64_t hi)
+{
+    __m512 acc[NC * MR];
+    float panel[NC * KC] __attribute__((aligned(64)));
+    const uint8_t *w = a->w;
+    const int64_t n = a->n_in;
+    for (int64_t o0 = lo; o0 < hi; o0 += NC) {
+        const int64_t nc = hi - o0 < NC ? hi - o0 : NC;
+        for (int64_t r0 = 0; r0 < a->n_rows; r0 += MR) {
+            const int64_t mr = a->n_rows - r0 < MR ? a->n_rows - r0 : MR;
+            for (int64_t i = 0; i < NC * MR; i++) acc[i] = _mm512_setzero_ps();
+            for (int64_t k0 = 0; k0 < n; k0 += KC) {
+                const int64_t kc = n - k0 < KC ? n - k0 : KC;
+                const float *pw = panel;
+                int64_t ldw = KC;
+                if (a->wtype == RRM_TYPE_F32) {
+                    pw = (const float *)(const void *)(w + (size_t)o0 * rb_bytes) + k0;
+                    ldw = n;
+                } else {
+                    for (int64_t o = 0; o < nc; o++)
+                        dequant_chunk(a->wtype, w + (size_t)(o0 + o) * rb_bytes, k0, kc, panel + o * KC);
+                }
+                for (int64_t o = 0; o < nc;) {
+                    const int ob = nc - o >= OB ? OB : 1;
+                    for (int64_t r = 0; r < mr; r += RB) {
+                        const int rb = mr - r >= RB ? RB : (int)(mr - r);
+                        panel_tile_any(ob, rb, pw + o * ldw, ldw, a->x + (r0 + r) * a->ldx + k0,
+                                       a->ldx, kc, acc + o * MR + r);
+                    }
+                    o += ob;
+                }
+            }
+            for (int64_t o = 0; o < nc; o++) {
+                const float b = a->bias ? a->bias[o0 + o] : 0.0f;
+                for (int64_t r = 0; r < mr; r++) {
+                    float v = reduce16(acc[o * MR + r]);
+                    a->y[(r0 + r) * a->ldy + o0 + o] = a->bias ? v + b : v;
+                }
+            }
+        }
+    }
+}
+
+/* kern_ref_matmul's contract; scratch is not used (weights are dequantized in registers or in
+ * a stack panel). */
 void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, int nth)
 {
     (void)scratch;
@@ -162,6 +330,14 @@ void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, in
     size_t rb_bytes;
     rrm_split(a->n_out, ith, nth, &lo, &hi);
     if (lo >= hi || rrm_row_bytes(a->wtype, a->n_in, &rb_bytes) != RRM_OK) return;
+    /* Blocked when it pays (measured on Zen 4): Q8_0 as soon as weights are used by more than
+     * one row tile (dequantized once instead of per tile); other types from 17 rows on, where
+     * the activations of the fused path stop fitting L2 (prefill). */
+    if (kern_matmul_type_ok(a->wtype) &&
+        (a->n_rows > 4 * RB || (a->n_rows > RB && a->wtype == RRM_TYPE_Q8_0))) {
+        matmul_blocked(a, rb_bytes, lo, hi);
+        return;
+    }
     switch (a->wtype) {
     case RRM_TYPE_F32:
         matmul_type(RRM_TYPE_F32, a, rb_bytes, lo, hi);

@@ -69,8 +69,15 @@ void kern_avx512_rope(float *x, int64_t n_head, int64_t head_dim, const float *c
     const int64_t half = head_dim / 2;
     for (int64_t h = 0; h < n_head; h++) {
         float *v = x + h * head_dim;
-        for (int64_t i = 0; i < half; i += 16) {
-            __mmask16 m = half - i >= 16 ? (__mmask16)0xffff : tail_mask(half - i);
+        int64_t i = 0;
+        for (; i + 16 <= half; i += 16) {
+            __m512 a = _mm512_loadu_ps(v + i), b = _mm512_loadu_ps(v + i + half);
+            __m512 c = _mm512_loadu_ps(cs + i), s = _mm512_loadu_ps(sn + i);
+            _mm512_storeu_ps(v + i, _mm512_sub_ps(_mm512_mul_ps(a, c), _mm512_mul_ps(b, s)));
+            _mm512_storeu_ps(v + i + half, _mm512_add_ps(_mm512_mul_ps(b, c), _mm512_mul_ps(a, s)));
+        }
+        if (i < half) { /* masked stores are slow on Zen 4: only for the tail */
+            __mmask16 m = tail_mask(half - i);
             __m512 a = _mm512_maskz_loadu_ps(m, v + i), b = _mm512_maskz_loadu_ps(m, v + i + half);
             __m512 c = _mm512_maskz_loadu_ps(m, cs + i), s = _mm512_maskz_loadu_ps(m, sn + i);
             _mm512_mask_storeu_ps(v + i, m, _mm512_sub_ps(_mm512_mul_ps(a, c), _mm512_mul_ps(b, s)));
