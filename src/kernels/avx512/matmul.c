@@ -94,6 +94,23 @@ INLINE void q8_block(const uint8_t *b, __m512 *lo, __m512 *hi)
     *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
 }
 
+/* acc[o][r] += wv[o] * x[r * ldx + 0..15] (mul, then add) for o < ob, r < rb. With `tail` the
+ * loads are masked by m and lanes outside m keep their value (the spec's n % 16 tail). ob, rb
+ * and tail are compile-time constants at every call site. */
+INLINE void mul_add_step(int ob, int rb, const __m512 *wv, const float *x, int64_t ldx, int tail,
+                         __mmask16 m, __m512 acc[OB][RB])
+{
+#pragma GCC unroll 4
+    for (int r = 0; r < rb; r++) {
+        const __m512 xv = tail ? _mm512_maskz_loadu_ps(m, x + r * ldx) : _mm512_loadu_ps(x + r * ldx);
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) {
+            const __m512 p = _mm512_mul_ps(wv[o], xv);
+            acc[o][r] = tail ? _mm512_mask_add_ps(acc[o][r], m, acc[o][r], p) : _mm512_add_ps(acc[o][r], p);
+        }
+    }
+}
+
 /* One tile: y[r][o] for r < rb, o < ob over the whole n_in, with ob * rb accumulators. wt, ob
  * and rb are compile-time constants at every call site, so the loops unroll into registers. */
 INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, const float *x,
@@ -111,42 +128,24 @@ INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, con
         for (; i + 32 <= n; i += 32) {
             __m512 wv[2][OB];
 #pragma GCC unroll 4
-            for (int o = 0; o < ob; o++) q8_block(w + (size_t)o * row_bytes + (i / 32) * 34, wv[0] + o, wv[1] + o);
-#pragma GCC unroll 2
-            for (int h = 0; h < 2; h++) {
-#pragma GCC unroll 4
-                for (int r = 0; r < rb; r++) {
-                    __m512 xv = _mm512_loadu_ps(x + r * ldx + i + 16 * h);
-#pragma GCC unroll 4
-                    for (int o = 0; o < ob; o++)
-                        acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(wv[h][o], xv));
-                }
-            }
+            for (int o = 0; o < ob; o++)
+                q8_block(w + (size_t)o * row_bytes + (i / 32) * 34, wv[0] + o, wv[1] + o);
+            mul_add_step(ob, rb, wv[0], x + i, ldx, 0, full, acc);
+            mul_add_step(ob, rb, wv[1], x + i + 16, ldx, 0, full, acc);
         }
     }
     for (; i + LANES <= n; i += LANES) {
         __m512 wv[OB];
 #pragma GCC unroll 4
         for (int o = 0; o < ob; o++) wv[o] = load_w(wt, w + (size_t)o * row_bytes, i, full);
-#pragma GCC unroll 4
-        for (int r = 0; r < rb; r++) {
-            __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
-#pragma GCC unroll 4
-            for (int o = 0; o < ob; o++) acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(wv[o], xv));
-        }
+        mul_add_step(ob, rb, wv, x + i, ldx, 0, full, acc);
     }
     if (i < n) {
         const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
         __m512 wv[OB];
 #pragma GCC unroll 4
         for (int o = 0; o < ob; o++) wv[o] = load_w(wt, w + (size_t)o * row_bytes, i, m);
-#pragma GCC unroll 4
-        for (int r = 0; r < rb; r++) {
-            __m512 xv = _mm512_maskz_loadu_ps(m, x + r * ldx + i);
-#pragma GCC unroll 4
-            for (int o = 0; o < ob; o++)
-                acc[o][r] = _mm512_mask_add_ps(acc[o][r], m, acc[o][r], _mm512_mul_ps(wv[o], xv));
-        }
+        mul_add_step(ob, rb, wv, x + i, ldx, 1, m, acc);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < rb; r++) {
@@ -210,25 +209,14 @@ INLINE void panel_tile(int ob, int rb, const float *w, int64_t ldw, const float 
         __m512 wv[OB];
 #pragma GCC unroll 4
         for (int o = 0; o < ob; o++) wv[o] = _mm512_loadu_ps(w + o * ldw + i);
-#pragma GCC unroll 4
-        for (int r = 0; r < rb; r++) {
-            __m512 xv = _mm512_loadu_ps(x + r * ldx + i);
-#pragma GCC unroll 4
-            for (int o = 0; o < ob; o++) a[o][r] = _mm512_add_ps(a[o][r], _mm512_mul_ps(wv[o], xv));
-        }
+        mul_add_step(ob, rb, wv, x + i, ldx, 0, (__mmask16)0xffff, a);
     }
     if (i < kc) {
         const __mmask16 m = (__mmask16)((1u << (kc - i)) - 1);
         __m512 wv[OB];
 #pragma GCC unroll 4
         for (int o = 0; o < ob; o++) wv[o] = _mm512_maskz_loadu_ps(m, w + o * ldw + i);
-#pragma GCC unroll 4
-        for (int r = 0; r < rb; r++) {
-            __m512 xv = _mm512_maskz_loadu_ps(m, x + r * ldx + i);
-#pragma GCC unroll 4
-            for (int o = 0; o < ob; o++)
-                a[o][r] = _mm512_mask_add_ps(a[o][r], m, a[o][r], _mm512_mul_ps(wv[o], xv));
-        }
+        mul_add_step(ob, rb, wv, x + i, ldx, 1, m, a);
     }
 #pragma GCC unroll 4
     for (int o = 0; o < ob; o++) {
