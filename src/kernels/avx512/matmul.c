@@ -22,6 +22,9 @@
 #define LANES 16
 #define OB 4 /* weight rows per tile */
 #define RB 4 /* activation rows per tile: OB * RB = 16 accumulators of 32 zmm */
+/* software prefetch distance along each weight row: the OB interleaved row streams of decode
+ * defeat the hardware prefetcher (BF16 7B ffn_down 1 row: 10.8 -> 22.5 GB/s best of 5) */
+#define PF_BYTES 1024
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -128,8 +131,11 @@ INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, con
         for (; i + 32 <= n; i += 32) {
             __m512 wv[2][OB];
 #pragma GCC unroll 4
-            for (int o = 0; o < ob; o++)
-                q8_block(w + (size_t)o * row_bytes + (i / 32) * 34, wv[0] + o, wv[1] + o);
+            for (int o = 0; o < ob; o++) {
+                const uint8_t *b = w + (size_t)o * row_bytes + (i / 32) * 34;
+                _mm_prefetch((const char *)b + PF_BYTES, _MM_HINT_T0);
+                q8_block(b, wv[0] + o, wv[1] + o);
+            }
             mul_add_step(ob, rb, wv[0], x + i, ldx, 0, full, acc);
             mul_add_step(ob, rb, wv[1], x + i + 16, ldx, 0, full, acc);
         }
@@ -137,7 +143,13 @@ INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, con
     for (; i + LANES <= n; i += LANES) {
         __m512 wv[OB];
 #pragma GCC unroll 4
-        for (int o = 0; o < ob; o++) wv[o] = load_w(wt, w + (size_t)o * row_bytes, i, full);
+        for (int o = 0; o < ob; o++) {
+            const uint8_t *p = w + (size_t)o * row_bytes;
+            /* one prefetch per 64 bytes of row (F32: every other step) */
+            if (wt != RRM_TYPE_F32 || (i & 16))
+                _mm_prefetch((const char *)p + (wt == RRM_TYPE_F32 ? 4 : 2) * i + PF_BYTES, _MM_HINT_T0);
+            wv[o] = load_w(wt, p, i, full);
+        }
         mul_add_step(ob, rb, wv, x + i, ldx, 0, full, acc);
     }
     if (i < n) {
