@@ -33,6 +33,9 @@ LDLIBS := -ljansson -lpcre2-8 -lutf8proc -lm
 # Per-ISA kernel files get their own flags; nothing else is built for a specific CPU.
 ISA_avx2 := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mavx512vnni -mfma -mf16c
+# Files under src/kernels/<isa>/ get ISA_<isa>, and no FP contraction (the lane order is the spec).
+$(BUILD)/obj/src/kernels/avx2/%.o: CFLAGS += $(ISA_avx2) -ffp-contract=off
+$(BUILD)/obj/src/kernels/avx512/%.o: CFLAGS += $(ISA_avx512) -ffp-contract=off
 
 MODULES := core formats kernels kvcache sampler model tokenizer template engine judge rank eval server cli
 # Link order for each module's tests (dependents first).
@@ -106,6 +109,13 @@ $(BUILD)/bin/rrm: $(call obj_of,src/cli/main.c) $(call lib_of,$(ALL_LIBS))
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(call lib_of,$(ALL_LIBS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# bench/*.c: timing programs (bench/kernels.c -> build/bin/bench_kernels), built with `all`.
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bin/bench_%,$(wildcard bench/*.c))
+all: $(BENCH_BINS)
+$(BUILD)/bin/bench_%: $(BUILD)/obj/bench/%.o $(call lib_of,$(ALL_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

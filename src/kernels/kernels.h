@@ -5,7 +5,7 @@
  * ranges so results do not depend on the thread count.
  *
  * The forward reaches the kernels through `struct rrm_kernels`, a table of function pointers
- * chosen once per context (kern_select). Today only "ref" exists; RRM_KERNELS=ref forces it.
+ * chosen once per context (kern_select): "ref" or "avx512"; RRM_KERNELS=ref forces ref.
  *
  * Reduction order (the spec every variant must reproduce, or document its ULP distance from):
  *   dot(a, b, n): 16 lane partial sums in f32, lane k accumulates a[i]*b[i] for i % 16 == k in
@@ -71,9 +71,10 @@ struct rrm_kernels {
 /* The reference kernels (always available). */
 extern const struct rrm_kernels kern_ref;
 
-/* Picks a kernel set: `name` "ref" (or NULL/"" for the best for this CPU; today that is ref
- * too). The environment variable RRM_KERNELS, when set, overrides `name`. Returns NULL for an
- * unknown name. The table is static and immutable. */
+/* Picks a kernel set: `name` "ref", "avx512" (NULL if this CPU lacks it), or NULL/""/"auto"
+ * for the best for this CPU (avx512 when cpuid and xgetbv say so, else ref). The environment
+ * variable RRM_KERNELS, when set, overrides `name`. Returns NULL for an unknown name. The
+ * tables are static and immutable. */
 const struct rrm_kernels *kern_select(const char *name);
 
 /* ref kernels, exposed for tests and for ISA variants' tails */
@@ -85,5 +86,18 @@ void kern_ref_softmax(float *x, int64_t n);
 void kern_ref_silu_mul(float *g, const float *u, int64_t n);
 void kern_ref_add(float *y, const float *x, int64_t n);
 void kern_ref_axpy(float *y, float a, const float *x, int64_t n);
+
+/* AVX-512 kernels (src/kernels/avx512/, x86-64 with AVX-512 F/BW/VL/DQ + F16C: Zen 4,
+ * Sapphire Rapids, Ice Lake). Bit-identical to ref: same 16-lane order, weights dequantized
+ * exactly in registers; softmax and SiLU are the ref's. Call only if kern_cpu_has_avx512(). */
+extern const struct rrm_kernels kern_avx512;
+int kern_cpu_has_avx512(void);
+float kern_avx512_dot(const float *a, const float *b, int64_t n);
+void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, int nth);
+void kern_avx512_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+void kern_avx512_rope(float *x, int64_t n_head, int64_t head_dim, const float *cs,
+                      const float *sn);
+void kern_avx512_add(float *y, const float *x, int64_t n);
+void kern_avx512_axpy(float *y, float a, const float *x, int64_t n);
 
 #endif

@@ -294,13 +294,241 @@ static void test_softmax_silu(void)
 
 static void test_dispatch(void)
 {
-    const struct rrm_kernels *k = kern_select("ref");
-    CHECK(k != NULL && strcmp(k->name, "ref") == 0);
-    CHECK(kern_select(NULL) != NULL);
     const char *env = getenv("RRM_KERNELS");
+    const struct rrm_kernels *k = kern_select("ref");
+    CHECK(k != NULL && (strcmp(k->name, "ref") == 0 || (env && env[0])));
+    CHECK(kern_select(NULL) != NULL);
     if (!env || !env[0]) CHECK(kern_select("no-such-isa") == NULL);
     float a[5] = {1, 2, 3, 4, 5};
     CHECK(k->dot(a, a, 5) == 55.0f);
+}
+
+/* ---- ISA variants against ref (bit-identical by the spec of kernels.h) ---- */
+
+/* The variant sets this CPU can run (empty when none: the tests below then check nothing). */
+static int variant_sets(const struct rrm_kernels **out)
+{
+    int n = 0;
+    if (kern_cpu_has_avx512()) out[n++] = &kern_avx512;
+    return n;
+}
+
+static int same_bits(const float *a, const float *b, int64_t n)
+{
+    return memcmp(a, b, (size_t)n * sizeof *a) == 0;
+}
+
+/* Count of entries of y (n_rows rows of stride ldy) outside the n_out written columns, plus the
+ * guard rows after, that are no longer NaN. */
+static int64_t poison_broken(const float *y, int64_t n_rows, int64_t n_out, int64_t ldy,
+                             int64_t total)
+{
+    int64_t bad = 0;
+    for (int64_t i = 0; i < total; i++) {
+        int64_t r = i / ldy, o = i % ldy;
+        if ((r >= n_rows || o >= n_out) && y[i] == y[i]) bad++;
+    }
+    return bad;
+}
+
+static void matmul_split(const struct rrm_kernels *k, const struct kern_matmul *a, float *sc,
+                         int nth)
+{
+    for (int ith = 0; ith < nth; ith++) k->matmul(a, sc, ith, nth);
+}
+
+/* One shape for one weight type: variant == ref bits for nth 1, 2, 3; poison intact; padding
+ * of x (NaN) never read. */
+static void variant_matmul_case(const struct rrm_kernels *k, struct rrm_rng *rng, int type,
+                                int64_t nr, int64_t ni, int64_t no, int bias)
+{
+    const int64_t ldx = ni + 5, ldy = no + 3, ny = (nr + 1) * ldy;
+    size_t rb;
+    if (rrm_row_bytes(type, ni, &rb) != RRM_OK) return;
+    float *wf = rrm_malloc((size_t)ni * 4), *x = rrm_malloc((size_t)(nr * ldx) * 4);
+    uint8_t *w = rrm_malloc(rb * (size_t)no + 1);
+    float *b = rrm_malloc((size_t)no * 4), *y0 = rrm_malloc((size_t)ny * 4);
+    float *y1 = rrm_malloc((size_t)ny * 4), *sc = rrm_malloc((size_t)ni * 16);
+    /* weights start at an odd address for Q8_0 (any alignment), aligned otherwise */
+    uint8_t *wp = w + (type == RRM_TYPE_Q8_0);
+    for (int64_t o = 0; o < no; o++) {
+        fill(rng, wf, ni, 0.5);
+        kern_quantize_row(type, wf, wp + (size_t)o * rb, ni);
+    }
+    for (int64_t i = 0; i < nr * ldx; i++) x[i] = i % ldx < ni ? (float)rrm_rng_normal(rng) : NAN;
+    fill(rng, b, no, 1.0);
+    struct kern_matmul a = {y0, ldy, wp, type, bias ? b : NULL, x, ldx, nr, ni, no};
+    for (int64_t i = 0; i < ny; i++) y0[i] = NAN;
+    matmul_split(&kern_ref, &a, sc, 1);
+    int ok = 1, poison = 1;
+    for (int nth = 1; nth <= 3; nth++) {
+        for (int64_t i = 0; i < ny; i++) y1[i] = NAN;
+        struct kern_matmul a1 = a;
+        a1.y = y1;
+        matmul_split(k, &a1, sc, nth);
+        for (int64_t r = 0; r < nr; r++) ok &= same_bits(y0 + r * ldy, y1 + r * ldy, no);
+        poison &= poison_broken(y1, nr, no, ldy, ny) == 0;
+    }
+    CHECK_MSG(ok && poison, "%s matmul %s rows %lld n_in %lld n_out %lld bias %d: %s",
+              k->name, rrm_type_name(type), (long long)nr, (long long)ni, (long long)no, bias,
+              ok ? "poison overwritten" : "bits differ from ref");
+    rrm_free(wf);
+    rrm_free(x);
+    rrm_free(w);
+    rrm_free(b);
+    rrm_free(y0);
+    rrm_free(y1);
+    rrm_free(sc);
+}
+
+static void test_variant_matmul(void)
+{
+    const struct rrm_kernels *v[4];
+    const int nv = variant_sets(v);
+    const int types[] = {RRM_TYPE_F32, RRM_TYPE_F16, RRM_TYPE_BF16, RRM_TYPE_Q8_0};
+    const int64_t n_in[] = {1, 3, 15, 16, 17, 31, 33, 47, 100, 257};
+    const int64_t n_in_q8[] = {32, 64, 96, 160, 288};
+    struct rrm_rng r;
+    rrm_rng_seed(&r, 11);
+    for (int iv = 0; iv < nv; iv++) {
+        for (int t = 0; t < 4; t++) {
+            const int q8 = types[t] == RRM_TYPE_Q8_0;
+            const int nn = q8 ? 5 : 10;
+            for (int s = 0; s < nn; s++) {
+                const int64_t ni = q8 ? n_in_q8[s] : n_in[s];
+                /* every batch size 1..17 with a varying n_out, and every n_out 1..67 */
+                for (int64_t nr = 1; nr <= 17; nr++)
+                    variant_matmul_case(v[iv], &r, types[t], nr, ni, (nr * 13 + s) % 67 + 1,
+                                        (int)(nr & 1));
+                for (int64_t no = 1; no <= 67; no += s % 2 ? 3 : 1)
+                    variant_matmul_case(v[iv], &r, types[t], 1 + no % 6, ni, no, (int)(no & 1));
+            }
+        }
+        /* larger shapes per type: long rows (several n_in chunks, a ragged last one), several
+         * output and row blocks per thread with ragged ends (prefill-sized batches) */
+        for (int t = 0; t < 4; t++) {
+            const int q8 = types[t] == RRM_TYPE_Q8_0;
+            variant_matmul_case(v[iv], &r, types[t], 17, q8 ? 4096 : 4097, 45, 1);
+            variant_matmul_case(v[iv], &r, types[t], 40, q8 ? 608 : 601, 37, 0);
+            variant_matmul_case(v[iv], &r, types[t], 33, q8 ? 288 : 275, 67, 1);
+        }
+    }
+}
+
+/* Batch composition: a row's outputs do not depend on the other rows of the batch. */
+static void test_variant_batch_independent(void)
+{
+    const struct rrm_kernels *v[4];
+    const int nv = variant_sets(v);
+    const int64_t nr = 16, ni = 320, no = 37;
+    struct rrm_rng r;
+    rrm_rng_seed(&r, 12);
+    float *wf = rrm_malloc((size_t)(ni * no) * 4), *x = rrm_malloc((size_t)(nr * ni) * 4);
+    float *y = rrm_malloc((size_t)(nr * no) * 4), *y1 = rrm_malloc((size_t)no * 4);
+    float *sc = rrm_malloc((size_t)ni * 16);
+    uint8_t *w = rrm_malloc((size_t)(ni * no) * 4);
+    fill(&r, wf, ni * no, 1.0);
+    fill(&r, x, nr * ni, 1.0);
+    for (int iv = 0; iv < nv; iv++) {
+        for (int t = 0; t < 2; t++) {
+            const int type = t ? RRM_TYPE_Q8_0 : RRM_TYPE_BF16;
+            size_t rb;
+            rrm_row_bytes(type, ni, &rb);
+            for (int64_t o = 0; o < no; o++) kern_quantize_row(type, wf + o * ni, w + o * rb, ni);
+            struct kern_matmul a = {y, no, w, type, NULL, x, ni, nr, ni, no};
+            matmul_split(v[iv], &a, sc, 2);
+            int ok = 1;
+            for (int64_t row = 0; row < nr; row++) {
+                struct kern_matmul a1 = {y1, no, w, type, NULL, x + row * ni, ni, 1, ni, no};
+                matmul_split(v[iv], &a1, sc, 3);
+                ok &= same_bits(y + row * no, y1, no);
+            }
+            CHECK_MSG(ok, "%s %s: batched rows differ from one row at a time", v[iv]->name,
+                      rrm_type_name(type));
+        }
+    }
+    rrm_free(wf);
+    rrm_free(x);
+    rrm_free(y);
+    rrm_free(y1);
+    rrm_free(sc);
+    rrm_free(w);
+}
+
+/* dot, add, axpy, rmsnorm, rope, softmax, silu_mul: same bits as ref for every n 0..70 and a
+ * few long ones, and nothing written past n. */
+static void test_variant_ops(void)
+{
+    const struct rrm_kernels *v[4];
+    const int nv = variant_sets(v);
+    enum { CAP = 4200 };
+    float *a = rrm_malloc(CAP * 4), *b = rrm_malloc(CAP * 4), *c0 = rrm_malloc(CAP * 4);
+    float *c1 = rrm_malloc(CAP * 4), *cs = rrm_malloc(CAP * 4), *sn = rrm_malloc(CAP * 4);
+    struct rrm_rng r;
+    rrm_rng_seed(&r, 13);
+    fill(&r, a, CAP, 2.0);
+    fill(&r, b, CAP, 1.0);
+    fill(&r, cs, CAP, 1.0);
+    fill(&r, sn, CAP, 1.0);
+    for (int iv = 0; iv < nv; iv++) {
+        const struct rrm_kernels *k = v[iv];
+        int ok_dot = 1, ok[6] = {1, 1, 1, 1, 1, 1};
+        for (int64_t n = 0; n <= 4097; n = n < 70 ? n + 1 : (n < 4095 ? 4095 : n + 1)) {
+            float d0 = kern_ref_dot(a, b, n), d1 = k->dot(a, b, n);
+            ok_dot &= memcmp(&d0, &d1, 4) == 0;
+            for (int op = 0; op < 6; op++) {
+                for (int64_t i = 0; i < n + 20; i++) c0[i] = c1[i] = i < n ? b[i] * 3.0f : NAN;
+                switch (op) {
+                case 0:
+                    kern_ref_add(c0, a, n);
+                    k->add(c1, a, n);
+                    break;
+                case 1:
+                    kern_ref_axpy(c0, -0.37f, a, n);
+                    k->axpy(c1, -0.37f, a, n);
+                    break;
+                case 2:
+                    kern_ref_rmsnorm(c0, a, b, n, 1e-6f);
+                    k->rmsnorm(c1, a, b, n, 1e-6f);
+                    break;
+                case 3: /* n as 2 heads of head_dim n/2 (even part), pairs (i, i + n/4) */
+                    kern_ref_rope(c0, 2, (n / 4) * 2, cs, sn);
+                    k->rope(c1, 2, (n / 4) * 2, cs, sn);
+                    break;
+                case 4:
+                    kern_ref_softmax(c0, n);
+                    k->softmax(c1, n);
+                    break;
+                default:
+                    kern_ref_silu_mul(c0, a, n);
+                    k->silu_mul(c1, a, n);
+                    break;
+                }
+                ok[op] &= same_bits(c0, c1, n);
+                for (int64_t i = n; i < n + 20; i++) ok[op] &= c1[i] != c1[i];
+            }
+        }
+        CHECK_MSG(ok_dot, "%s dot differs from ref", k->name);
+        const char *names[6] = {"add", "axpy", "rmsnorm", "rope", "softmax", "silu_mul"};
+        for (int op = 0; op < 6; op++) CHECK_MSG(ok[op], "%s %s differs from ref or wrote past n", k->name, names[op]);
+        /* rope with head_dim 64 and 128 over 7 heads (the Qwen2 sizes) */
+        for (int hd = 64; hd <= 128; hd += 64) {
+            memcpy(c0, a, 7 * (size_t)hd * 4);
+            memcpy(c1, a, 7 * (size_t)hd * 4);
+            kern_ref_rope(c0, 7, hd, cs, sn);
+            k->rope(c1, 7, hd, cs, sn);
+            CHECK_MSG(same_bits(c0, c1, 7 * hd), "%s rope head_dim %d", k->name, hd);
+        }
+    }
+    CHECK(kern_select("avx512") == (kern_cpu_has_avx512() ? &kern_avx512 : NULL) ||
+          (getenv("RRM_KERNELS") && getenv("RRM_KERNELS")[0]));
+    if (nv == 0) printf("test_kernels: no ISA variant runs on this CPU; variant tests skipped\n");
+    rrm_free(a);
+    rrm_free(b);
+    rrm_free(c0);
+    rrm_free(c1);
+    rrm_free(cs);
+    rrm_free(sn);
 }
 
 int main(void)
@@ -314,6 +542,9 @@ int main(void)
     test_rmsnorm_rope();
     test_softmax_silu();
     test_dispatch();
+    test_variant_matmul();
+    test_variant_batch_independent();
+    test_variant_ops();
     CHECK_EQ(rrm_alloc_live(), live);
     return TEST_DONE("test_kernels");
 }
