@@ -12,10 +12,8 @@ if [ ! -f "$OUT/model-q8_0.gguf" ]; then
     "$BUILD/bin/mkmodel" --shape hd64-mha --seed 1 --out "$OUT" --gguf f32,q8_0 --tokenizer-dir "$TOKD"
 fi
 "$BUILD/bin/rrm" info -m "$OUT/model-q8_0.gguf"
-if "$BUILD/bin/rrm" judge --help >/dev/null 2>&1; then
-    P=${RRM_SHARED:-../shared}/data/rrm-protocol/car_detailing_prompt.json
-    "$BUILD/bin/rrm" judge -m "$OUT" --example "$P" --max-tokens 64 --seed 1
-else
-    echo "demo: rrm judge is not built yet; generating from the BOS token instead"
-    "$BUILD/bin/rrm" generate -m "$OUT/model-q8_0.gguf" --ids "151646 151644" -n 24 --temp 0.6 --seed 1
-fi
+# The model card's example (tests/data/car_detailing, from ../shared/data/rrm-protocol), 4 votes
+# that share one prefill. Random weights rarely write a \boxed{} verdict: expect "invalid".
+C=tests/data/car_detailing
+"$BUILD/bin/rrm" judge -m "$OUT" --query-file $C/query.txt --response-a $C/response_a.txt \
+    --response-b $C/response_b.txt -k 4 --max-tokens 96 --think-budget 64 --seed 1 -t 2 --text

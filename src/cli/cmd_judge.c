@@ -21,7 +21,7 @@ struct judge_opts {
     const char *model, *query, *query_file, *resp_a, *resp_b, *input, *tmpl, *strategy;
     long long k, seed, max_tokens, think_budget, threads, n_ctx, top_k, index;
     double temp, top_p, min_p;
-    int json, dry_run, both_orders, early_stop, kv_f16, seq_elo, quiet;
+    int json, dry_run, both_orders, early_stop, kv_f16, seq_elo, quiet, text;
 };
 
 static int parse_opts(int argc, char **argv, struct judge_opts *o)
@@ -73,7 +73,7 @@ static int parse_opts(int argc, char **argv, struct judge_opts *o)
         FLT("--temp", temp, 0, 100) FLT("--top-p", top_p, 0, 1) FLT("--min-p", min_p, 0, 1)
         FLAG("--json", json) FLAG("--dry-run", dry_run) FLAG("--both-orders", both_orders)
         FLAG("--early-stop", early_stop) FLAG("--kv-f16", kv_f16)
-        FLAG("--sequential-elo", seq_elo) FLAG("-q", quiet)
+        FLAG("--sequential-elo", seq_elo) FLAG("-q", quiet) FLAG("--text", text)
 #undef STR
 #undef INT
 #undef FLT
@@ -175,17 +175,22 @@ static int read_text(const char *flag, const char *path, char **out, size_t *len
     return 0;
 }
 
-static void print_result(const char *label, const rrm_judge_result *r)
+static void print_result(const char *label, const rrm_judge_result *r, int text)
 {
     const char *w = judge_pick_name(r->tally.winner);
-    printf("%s%s (Assistant 1 = %s): %s — A %d, B %d, invalid %d of %d votes, confidence %.2f\n",
-           label, label[0] ? " " : "", r->swapped ? "B" : "A", w ? w : "no decision",
+    printf("%s (Assistant 1 = %s): %s — A %d, B %d, invalid %d of %d votes, confidence %.2f\n",
+           label, r->swapped ? "B" : "A", w ? w : "no decision",
            r->tally.n_a, r->tally.n_b, r->tally.n_invalid, r->tally.n_votes, r->tally.confidence);
     for (int i = 0; i < r->k; i++) {
         const rrm_judge_vote *v = &r->votes[i];
         printf("  vote %d: %s (%s), %lld tokens, %s%s\n", i + 1, rrm_verdict_name(v->verdict),
                rrm_verdict_reason_name(v->reason), (long long)v->n_tokens, finish_name(v->finish),
                v->forced_close ? ", thought closed by the budget" : "");
+        if (text) {
+            fputs("  ----\n", stdout);
+            fwrite(v->text, 1, v->text_len, stdout);
+            fputs("\n  ----\n", stdout);
+        }
     }
 }
 
@@ -195,7 +200,7 @@ int cli_judge(int argc, char **argv)
         "usage: rrm judge -m MODEL (--query TEXT | --query-file F) --response-a F --response-b F\n"
         "       [-k N] [--seed S] [--max-tokens N] [--think-budget N] [--both-orders]\n"
         "       [--early-stop] [--temp T] [--top-p P] [--top-k K] [-t N] [--n-ctx N] [--kv-f16]\n"
-        "       [--template NAME] [--index I] [--json] [--dry-run]\n";
+        "       [--template NAME] [--index I] [--json] [--dry-run] [--text]\n";
     struct judge_opts o;
     if (parse_opts(argc, argv, &o) != 0 || !o.model || (!o.query == !o.query_file) ||
         !o.resp_a || !o.resp_b) {
@@ -305,7 +310,7 @@ int cli_judge(int argc, char **argv)
         json_object_set_new(top, "seconds", json_real(st.seconds));
         code = print_json(top);
     } else {
-        for (int r = 0; r < n; r++) print_result(n == 2 ? (r ? "order B-A" : "order A-B") : "", &res[r]);
+        for (int r = 0; r < n; r++) print_result(n == 2 ? (r ? "order B-A" : "order A-B") : "verdict", &res[r], o.text);
         const char *w = judge_pick_name(all.winner);
         if (n == 2)
             printf("both orders: %s (A %d, B %d, invalid %d)%s\n", w ? w : "no decision", all.n_a,

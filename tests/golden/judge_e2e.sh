@@ -61,9 +61,9 @@ check "thinking budget closes the thought" jcheck "$T/tb.json" 'd.votes.every((v
 # Rank.
 node -e 'const fs=require("fs"); fs.writeFileSync(process.argv[1], JSON.stringify({query: "How do I detail a car?", candidates: ["Wash it.", "Wash, clay, polish, wax.", "Vacuum the inside.", "Hire someone.", "Use a pressure washer."]}))' "$T/cands.json"
 "$RRM" rank -m "$M" --input "$T/cands.json" --strategy elo --max-tokens 8 --seed 1 --json >"$T/elo.json" 2>"$T/err"
-check "rank elo: 10 matches, ratings for 5" jcheck "$T/elo.json" 'd.n_matches === 10 && d.matches.length === 10 && d.order.length === 5'
+check "rank elo: 10 matches, ratings for 5" jcheck "$T/elo.json" 'd.matches_played === 10 && d.matches.length === 10 && d.order.length === 5 && d.ratings.length === 5'
 "$RRM" rank -m "$M" --input "$T/cands.json" --strategy knockout --max-tokens 8 --seed 1 --json >"$T/ko.json" 2>"$T/err"
-check "rank knockout: 4 matches in 3 rounds" jcheck "$T/ko.json" 'd.n_matches === 4 && d.n_rounds === 3'
+check "rank knockout: 4 matches in 3 rounds" jcheck "$T/ko.json" 'd.matches_played === 4 && d.rounds === 3 && d.comparator_calls === 3'
 
 # Bad input: clear errors, no crash.
 printf 'ok \377\376 bad' >"$T/bad.txt"
