@@ -5,9 +5,12 @@
  *       writes float32 little-endian logits of every position, shape (n_ids, n_vocab)
  *   rrm generate -m MODEL --ids "..." [-n N] [--temp T] [--top-p P] [--top-k K] [--min-p P]
  *       [--seed S] [-t N] [--ignore-eos]     prints the generated ids on one line
- * Text in/out for generate (-p/-f, --chat) lives in cmd_generate_text when a tokenizer exists.
+ *   rrm generate -m MODEL (-p TEXT | -f FILE) [--chat] ...
+ *       text in, streamed text out (the model's tokenizer; --chat wraps the text as one user
+ *       message in the model's chat template, with the generation prompt)
  */
 #include "cli/cli.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -181,10 +184,10 @@ int cli_info(int argc, char **argv)
 
 /* Options shared by logits and generate. */
 struct run_opts {
-    const char *model, *ids, *out;
+    const char *model, *ids, *out, *prompt, *prompt_file;
     long long threads, n_predict, top_k, seed, kv_type;
     double temp, top_p, min_p;
-    int ignore_eos;
+    int ignore_eos, chat;
 };
 
 static int parse_run(int argc, char **argv, struct run_opts *o, int gen)
@@ -200,12 +203,18 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int gen)
             o->ignore_eos = 1;
             continue;
         }
+        if (gen && strcmp(a, "--chat") == 0) {
+            o->chat = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "rrm: option '%s' needs a value\n", a);
             return -1;
         }
         if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) o->model = v, ok = 1;
         else if (strcmp(a, "--ids") == 0) o->ids = v, ok = 1;
+        else if (gen && (strcmp(a, "-p") == 0 || strcmp(a, "--prompt") == 0)) o->prompt = v, ok = 1;
+        else if (gen && strcmp(a, "-f") == 0) o->prompt_file = v, ok = 1;
         else if (!gen && strcmp(a, "--out") == 0) o->out = v, ok = 1;
         else if (strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0)
             ok = cli_int(a, v, 1, 256, &o->threads) == 0 ? 1 : -1;
@@ -332,25 +341,85 @@ done:
     return rc;
 }
 
+/* Text prompt -> ids (malloc'd) with the model's tokenizer; --chat renders one user message
+ * through the chat template (message text stays plain: it cannot forge special tokens). A
+ * BOS is added when the tokenizer asks for one and the text does not start with it. */
+static int text_prompt(const struct run_opts *o, rrm_tokenizer **tok, int32_t **ids, int64_t *n,
+                       rrm_err *err)
+{
+    char *file = NULL, *text = NULL;
+    size_t len = 0, tl = 0, n_spans = 0;
+    rrm_span *spans = NULL;
+    rrm_template *tpl = NULL;
+    int32_t *t = NULL;
+    int64_t nt = 0;
+    int rc = rrm_tokenizer_load(tok, o->model, err);
+    if (rc == RRM_OK && o->prompt_file) rc = rrm_read_file(o->prompt_file, (size_t)1 << 28, &file, &len, err);
+    const char *p = o->prompt_file ? file : o->prompt;
+    if (rc == RRM_OK && !o->prompt_file) len = strlen(p);
+    if (rc == RRM_OK && o->chat) {
+        rc = rrm_template_load(&tpl, o->model, NULL, err);
+        rrm_message msg = {"user", p};
+        if (rc == RRM_OK && memchr(p, 0, len))
+            rc = rrm_errf(err, RRM_E_FORMAT, "prompt: NUL byte at offset %zu",
+                          (size_t)((const char *)memchr(p, 0, len) - p));
+        if (rc == RRM_OK) rc = rrm_template_render_spans(tpl, &msg, 1, 1, &text, &tl, &spans, &n_spans, err);
+        if (rc == RRM_OK) rc = rrm_tokenize_spans_alloc(*tok, text, tl, spans, n_spans, 0, &t, &nt, err);
+    } else if (rc == RRM_OK) {
+        rc = rrm_tokenize_alloc(*tok, p, len, 0, &t, &nt, err);
+    }
+    int32_t bos = *tok ? rrm_tokenizer_bos(*tok) : -1;
+    int add = rc == RRM_OK && !o->chat && rrm_tokenizer_add_bos(*tok) && bos >= 0 &&
+              (nt == 0 || t[0] != bos);
+    if (rc == RRM_OK) {
+        *ids = malloc((size_t)(nt + add + 1) * sizeof **ids);
+        if (!*ids) rc = rrm_errf(err, RRM_E_NOMEM, "out of memory");
+    }
+    if (rc == RRM_OK) {
+        if (add) (*ids)[0] = bos;
+        memcpy(*ids + add, t, (size_t)nt * sizeof *t);
+        *n = nt + add;
+    }
+    rrm_tokens_free(t);
+    rrm_template_text_free(text);
+    rrm_template_text_free((char *)spans);
+    rrm_template_free(tpl);
+    rrm_free(file);
+    return rc;
+}
+
 int cli_generate(int argc, char **argv)
 {
     struct run_opts o;
-    const char *usage = "usage: rrm generate -m MODEL --ids \"ID ...\" [-n N] [--temp T] "
-                        "[--top-p P] [--top-k K] [--min-p P] [--seed S] [-t N] [--ignore-eos]\n";
-    if (parse_run(argc, argv, &o, 1) != 0 || !o.model || !o.ids) {
+    const char *usage = "usage: rrm generate -m MODEL (--ids \"ID ...\" | -p TEXT | -f FILE) [--chat]\n"
+                        "       [-n N] [--temp T] [--top-p P] [--top-k K] [--min-p P] [--seed S]\n"
+                        "       [-t N] [--ignore-eos]\n";
+    if (parse_run(argc, argv, &o, 1) != 0 || !o.model ||
+        (!!o.ids + !!o.prompt + !!o.prompt_file) != 1 || (o.chat && o.ids)) {
         fputs(usage, stderr);
         return 2;
     }
     cli_log_init(0);
     int32_t *ids = NULL;
     int64_t n = 0;
-    if (cli_parse_ids(o.ids, &ids, &n) != 0) return 2;
-    if (n == 0) {
-        fprintf(stderr, "rrm generate: --ids is empty\n");
+    rrm_err err = {0};
+    rrm_tokenizer *tz = NULL;
+    rrm_detok_stream *ds = NULL;
+    if (o.ids && cli_parse_ids(o.ids, &ids, &n) != 0) return 2;
+    if (!o.ids && (text_prompt(&o, &tz, &ids, &n, &err) != RRM_OK ||
+                   rrm_detok_stream_init(&ds, tz, 0, &err) != RRM_OK)) {
+        cli_fail("generate", &err);
         free(ids);
+        rrm_tokenizer_free(tz);
+        return 1;
+    }
+    if (n == 0) {
+        fprintf(stderr, "rrm generate: the prompt is empty\n");
+        free(ids);
+        rrm_detok_stream_free(ds);
+        rrm_tokenizer_free(tz);
         return 2;
     }
-    rrm_err err = {0};
     rrm_model *m = NULL;
     rrm_ctx *c = NULL;
     rrm_sampler *s = NULL;
@@ -362,6 +431,9 @@ int cli_generate(int argc, char **argv)
     }
     rrm_model_info in;
     rrm_model_get_info(m, &in);
+    int64_t n_sample = tz && rrm_tokenizer_n_vocab(tz) < in.n_vocab ? rrm_tokenizer_n_vocab(tz)
+                                                                      : in.n_vocab;
+    int32_t eos = tz && rrm_tokenizer_eos(tz) >= 0 ? rrm_tokenizer_eos(tz) : in.eos_id;
     rrm_sampler_params sp = rrm_sampler_default_params();
     sp.temperature = (float)o.temp;
     sp.top_p = (float)o.top_p;
@@ -370,7 +442,7 @@ int cli_generate(int argc, char **argv)
     sp.seed = (uint64_t)o.seed;
     rows = calloc((size_t)chunk, sizeof *rows);
     if (!rows || make_ctx(&c, m, &o, n + o.n_predict, chunk, &err) != RRM_OK ||
-        rrm_sampler_init(&s, &sp, in.n_vocab, &err) != RRM_OK) {
+        rrm_sampler_init(&s, &sp, n_sample, &err) != RRM_OK) {
         cli_fail("generate", &err);
         goto done;
     }
@@ -394,9 +466,19 @@ int cli_generate(int argc, char **argv)
             cli_fail("generate", &err);
             goto done;
         }
-        printf("%s%d", g ? " " : "", tok);
+        if (tok == eos && !o.ignore_eos) break;
+        if (ds) {
+            const char *piece;
+            size_t pl;
+            if (rrm_detok_stream_push(ds, tok, &piece, &pl, &err) != RRM_OK) {
+                cli_fail("generate", &err);
+                goto done;
+            }
+            fwrite(piece, 1, pl, stdout);
+        } else {
+            printf("%s%d", g ? " " : "", tok);
+        }
         fflush(stdout);
-        if (tok == in.eos_id && !o.ignore_eos) break;
         if (g + 1 == o.n_predict) break;
         rows[0] = (rrm_batch_row){seq, (int32_t)(n + g), tok, 1};
         if (rrm_decode(c, rows, 1, &err) != RRM_OK) {
@@ -405,11 +487,18 @@ int cli_generate(int argc, char **argv)
             goto done;
         }
     }
+    if (ds) {
+        const char *piece;
+        size_t pl;
+        if (rrm_detok_stream_flush(ds, &piece, &pl, &err) == RRM_OK) fwrite(piece, 1, pl, stdout);
+    }
     printf("\n");
     rc = 0;
 done:
     free(rows);
     free(ids);
+    rrm_detok_stream_free(ds);
+    rrm_tokenizer_free(tz);
     rrm_sampler_free(s);
     rrm_ctx_free(c);
     rrm_model_free(m);

@@ -158,18 +158,6 @@ fail:
     return rc;
 }
 
-/* 1 when path names a GGUF file: the ".gguf" suffix or the magic "GGUF". */
-static int is_gguf(const char *path)
-{
-    size_t n = strlen(path);
-    if (n >= 5 && strcmp(path + n - 5, ".gguf") == 0) return 1;
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    if (!f) return 0;
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
-    return got == 4 && memcmp(magic, "GGUF", 4) == 0;
-}
 
 int rrm_model_load(rrm_model **out, const char *path, const rrm_model_params *p, rrm_err *err)
 {
@@ -179,7 +167,7 @@ int rrm_model_load(rrm_model **out, const char *path, const rrm_model_params *p,
     rrm_model *m = NULL;
     int rc;
     if (rrm_is_dir(path)) rc = load_hf(&m, path, p, err);
-    else if (is_gguf(path)) rc = load_gguf(&m, path, p, err);
+    else if (gguf_is_file(path)) rc = load_gguf(&m, path, p, err);
     else {
         FILE *f = fopen(path, "rb");
         if (!f) return rrm_errf(err, RRM_E_IO, "model: cannot open '%s'", path);

@@ -240,15 +240,6 @@ static int has_suffix(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-static int is_gguf(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char magic[4] = {0};
-    if (!fp) return 0;
-    size_t k = fread(magic, 1, 4, fp);
-    fclose(fp);
-    return k == 4 && memcmp(magic, "GGUF", 4) == 0;
-}
 
 static int file_exists(const char *path)
 {
@@ -283,7 +274,7 @@ int rrm_template_load(rrm_template **out, const char *path, const char *override
 {
     if (!out || !path) return rrm_errf(err, RRM_E_INVAL, "rrm_template_load: NULL argument");
     if (rrm_is_dir(path)) return load_dir(out, path, override_name, err);
-    if (is_gguf(path)) return load_gguf(out, path, override_name, err);
+    if (gguf_is_file(path)) return load_gguf(out, path, override_name, err);
     if (!has_suffix(path, ".jinja")) return load_config(out, path, NULL, 0, override_name, err);
     char *text = NULL;
     size_t len = 0;
