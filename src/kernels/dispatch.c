@@ -2,13 +2,17 @@
  * dispatch.c — chooses the kernel table once per context (STYLE.md §6, tinyBLAS GemmFuncs).
  * Sets: "ref" (scalar spec, every CPU) and "avx512" (x86-64 with AVX-512 F/BW/VL/DQ and F16C:
  * AMD Zen 4+, Intel Skylake-SP/Ice Lake/Sapphire Rapids+). kern_select(NULL) takes the best the
- * CPU and OS support (__builtin_cpu_supports reads cpuid and checks XCR0 via xgetbv for the
- * AVX-512 state). RRM_KERNELS=ref|avx512 forces one. The tables are static const: there is
+ * CPU and OS support (cpuid for the features, xgetbv for the
+ * OS-enabled AVX-512 state). RRM_KERNELS=ref|avx512 forces one. The tables are static const: there is
  * no mutable global state.
  */
 #include "kernels/kernels.h"
 
 #include <stdlib.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 const struct rrm_kernels kern_ref = {
     .name = "ref",
@@ -35,12 +39,22 @@ const struct rrm_kernels kern_avx512 = {
     .axpy = kern_avx512_axpy,
 };
 
+/* cpuid + xgetbv by hand rather than __builtin_cpu_supports: clang 14 (the fuzz build) does
+ * not know the "f16c" feature string, and the OS check (XCR0 opmask/ZMM state) must be explicit. */
 int kern_cpu_has_avx512(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid(1, a, b, c, d);
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, f16c = (c >> 29) & 1;
+    if (!fma || !osxsave || !f16c) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    if ((xlo & 0xE6u) != 0xE6u) return 0; /* SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM enabled */
+    __cpuid_count(7, 0, a, b, c, d);
+    int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+    return f && dq && bw && vl;
 }
 #else
 int kern_cpu_has_avx512(void)
