@@ -563,7 +563,10 @@ void rrm_rank_result_free(rrm_rank_result *r);
 /* ---- running a judge model (src/judge/run.c) ---------------------------------------------- */
 /* A judge = model + tokenizer + chat template + one context and scheduler. Comparisons handed
  * to rrm_judge_run in one call are decoded together: each comparison's prompt is prefilled once
- * and its k votes are forks of it, and the votes of all comparisons share every forward.
+ * and its k votes are forks of it, and the votes of all comparisons share every forward. With
+ * prefix_share (default) a comparison whose prompt ids start like another's (same system prompt
+ * and query; same first response) forks that one's KV for the shared positions and prefills
+ * only the rest — the same numbers, so the same verdicts as without sharing.
  * Single owner, not thread-safe. Results depend only on (model, inputs, params), not on the
  * thread count or on which other comparisons share the call. */
 typedef struct rrm_judge rrm_judge;
@@ -583,6 +586,8 @@ typedef struct rrm_judge_params {
                                    * (worst case), at most 1 << 20 */
     int kv_type;                  /* RRM_KV_F32 (default) or RRM_KV_F16 */
     int n_batch;                  /* rows per forward (default 512) */
+    int prefix_share;             /* 1 (default): comparisons of a run share the KV of common
+                                   * prompt prefixes; 0: each prefills its whole prompt */
     const char *template_name;    /* force a chat template family (NULL = detect) */
     rrm_progress_cb progress;     /* tokens generated / budget, once per forward; may be NULL */
     void *progress_user;
@@ -632,6 +637,9 @@ typedef struct rrm_judge_result {
 
 typedef struct rrm_judge_stats {
     int64_t forwards, prefill_tokens, decode_tokens, max_batch_rows;
+    int64_t prompt_tokens;        /* prompt tokens of all comparisons */
+    int64_t prefix_reused_tokens; /* prompt positions taken from another comparison's KV; when
+                                   * nothing was cancelled prompt = prefill + prefix_reused */
     double seconds;
 } rrm_judge_stats;
 

@@ -1,7 +1,9 @@
 /*
  * cmd_judge.c — `rrm judge` (one comparison, k votes, optionally both orders) and `rrm rank`
  * (N candidates by ELO or knockout). JSON with --json, readable text otherwise; a progress line
- * on stderr for long runs when stderr is a terminal.
+ * on stderr for long runs when stderr is a terminal. Both report prompt tokens submitted,
+ * computed (prefill) and reused from prefixes shared between comparisons; --no-prefix-share
+ * turns the sharing off (same verdicts, more prefill).
  */
 #define _DEFAULT_SOURCE
 #include "cli/cli.h"
@@ -21,7 +23,7 @@ struct judge_opts {
     const char *model, *query, *query_file, *resp_a, *resp_b, *input, *tmpl, *strategy;
     long long k, seed, max_tokens, think_budget, threads, n_ctx, top_k, index;
     double temp, top_p, min_p;
-    int json, dry_run, both_orders, early_stop, kv_f16, seq_elo, quiet, text;
+    int json, dry_run, both_orders, early_stop, kv_f16, seq_elo, quiet, text, no_share;
 };
 
 static int parse_opts(int argc, char **argv, struct judge_opts *o)
@@ -74,6 +76,7 @@ static int parse_opts(int argc, char **argv, struct judge_opts *o)
         FLAG("--json", json) FLAG("--dry-run", dry_run) FLAG("--both-orders", both_orders)
         FLAG("--early-stop", early_stop) FLAG("--kv-f16", kv_f16)
         FLAG("--sequential-elo", seq_elo) FLAG("-q", quiet) FLAG("--text", text)
+        FLAG("--no-prefix-share", no_share)
 #undef STR
 #undef INT
 #undef FLT
@@ -115,6 +118,7 @@ static int open_judge(const struct judge_opts *o, rrm_judge **j, rrm_err *err)
     p.n_ctx = o->n_ctx;
     p.kv_type = o->kv_f16 ? RRM_KV_F16 : RRM_KV_F32;
     p.template_name = o->tmpl;
+    p.prefix_share = !o->no_share;
     if (!o->quiet && !o->json && isatty(2)) p.progress = progress_line;
     return rrm_judge_open(j, o->model, &p, err);
 }
@@ -194,13 +198,30 @@ static void print_result(const char *label, const rrm_judge_result *r, int text)
     }
 }
 
+/* Prompt accounting: tokens submitted, computed, and reused from shared prefixes. */
+static void stats_json(json_t *top, const rrm_judge_stats *st)
+{
+    json_object_set_new(top, "prompt_tokens_total", json_integer(st->prompt_tokens));
+    json_object_set_new(top, "prefill_tokens", json_integer(st->prefill_tokens));
+    json_object_set_new(top, "prefix_reused_tokens", json_integer(st->prefix_reused_tokens));
+}
+
+static void print_stats(const rrm_judge_stats *st)
+{
+    printf("%lld prompt tokens (%lld computed, %lld from shared prefixes) + %lld generated in "
+           "%lld forwards, %.2f s\n",
+           (long long)st->prompt_tokens, (long long)st->prefill_tokens,
+           (long long)st->prefix_reused_tokens, (long long)st->decode_tokens,
+           (long long)st->forwards, st->seconds);
+}
+
 int cli_judge(int argc, char **argv)
 {
     const char *usage =
         "usage: rrm judge -m MODEL (--query TEXT | --query-file F) --response-a F --response-b F\n"
         "       [-k N] [--seed S] [--max-tokens N] [--think-budget N] [--both-orders]\n"
         "       [--early-stop] [--temp T] [--top-p P] [--top-k K] [-t N] [--n-ctx N] [--kv-f16]\n"
-        "       [--template NAME] [--index I] [--json] [--dry-run] [--text]\n";
+        "       [--template NAME] [--index I] [--no-prefix-share] [--json] [--dry-run] [--text]\n";
     struct judge_opts o;
     if (parse_opts(argc, argv, &o) != 0 || !o.model || (!o.query == !o.query_file) ||
         !o.resp_a || !o.resp_b) {
@@ -305,7 +326,7 @@ int cli_judge(int argc, char **argv)
             json_object_set_new(top, "tally", judge_vote_json(&all));
         }
         json_object_set_new(top, "tokens_generated", json_integer(st.decode_tokens));
-        json_object_set_new(top, "prefill_tokens", json_integer(st.prefill_tokens));
+        stats_json(top, &st);
         json_object_set_new(top, "forwards", json_integer(st.forwards));
         json_object_set_new(top, "seconds", json_real(st.seconds));
         code = print_json(top);
@@ -316,9 +337,7 @@ int cli_judge(int argc, char **argv)
             printf("both orders: %s (A %d, B %d, invalid %d)%s\n", w ? w : "no decision", all.n_a,
                    all.n_b, all.n_invalid,
                    res[0].tally.winner == res[1].tally.winner ? "" : " — the orders disagree");
-        printf("%lld prompt + %lld generated tokens in %lld forwards, %.2f s\n",
-               (long long)st.prefill_tokens, (long long)st.decode_tokens, (long long)st.forwards,
-               st.seconds);
+        print_stats(&st);
         code = 0;
     }
     for (int r = 0; r < n; r++) rrm_judge_result_free(&res[r]);
@@ -334,7 +353,8 @@ int cli_rank(int argc, char **argv)
 {
     const char *usage =
         "usage: rrm rank -m MODEL --input FILE.json [--strategy elo|knockout] [-k N] [--seed S]\n"
-        "       [--sequential-elo] [--max-tokens N] [--think-budget N] [-t N] [--json]\n"
+        "       [--sequential-elo] [--max-tokens N] [--think-budget N] [-t N] [--no-prefix-share]\n"
+        "       [--json]\n"
         "FILE.json: {\"query\": \"...\", \"candidates\": [\"...\", ...]}\n";
     struct judge_opts o;
     if (parse_opts(argc, argv, &o) != 0 || !o.model || !o.input ||
@@ -382,8 +402,14 @@ int cli_rank(int argc, char **argv)
         code = cli_fail("rank", &err);
         goto done;
     }
-    rrm_judge_rank_ctx rc = {j, json_string_value(q), json_string_length(q), cands, lens, (int)n,
-                             {0, 0, 0, 0, 0}};
+    rrm_judge_rank_ctx rc;
+    memset(&rc, 0, sizeof rc);
+    rc.judge = j;
+    rc.query = json_string_value(q);
+    rc.query_len = json_string_length(q);
+    rc.candidates = cands;
+    rc.candidate_lens = lens;
+    rc.n_candidates = (int)n;
     rrm_rank_params rp = rrm_rank_default_params();
     rp.strategy = strcmp(o.strategy, "knockout") == 0 ? RRM_RANK_KNOCKOUT : RRM_RANK_ELO;
     rp.k = (int)o.k;
@@ -398,7 +424,8 @@ int cli_rank(int argc, char **argv)
         if (top) {
             json_object_set_new(top, "model", json_string(o.model));
             json_object_set_new(top, "tokens_generated", json_integer(rc.stats.decode_tokens));
-            json_object_set_new(top, "prefill_tokens", json_integer(rc.stats.prefill_tokens));
+            stats_json(top, &rc.stats);
+            json_object_set_new(top, "forwards", json_integer(rc.stats.forwards));
             json_object_set_new(top, "seconds", json_real(rc.stats.seconds));
         }
         code = print_json(top);
@@ -412,8 +439,7 @@ int cli_rank(int argc, char **argv)
             printf("  won %lld lost %lld invalid %lld\n", (long long)rr->wins[cnd],
                    (long long)rr->losses[cnd], (long long)rr->invalid[cnd]);
         }
-        printf("%lld prompt + %lld generated tokens, %.2f s\n", (long long)rc.stats.prefill_tokens,
-               (long long)rc.stats.decode_tokens, rc.stats.seconds);
+        print_stats(&rc.stats);
         code = 0;
     }
 done:

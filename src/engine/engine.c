@@ -1,14 +1,16 @@
 /*
  * engine.c — the continuous-batching scheduler (see engine.h for the contract).
  * Data: requests (prompt, k samples, limits) and samples (one KV sequence + sampler + output
- * buffer each). Every buffer a sample needs is allocated at admission, so the per-token path
- * allocates nothing.
+ * buffer each). Every buffer a sample needs is allocated at submit, so the per-token path
+ * allocates nothing. Request life: QUEUED -> (WAIT: for a prefix source) -> PREFILL -> DECODE ->
+ * DONE. `by_prompt` lists the admitted, unfinished requests sorted by prompt ids (then index),
+ * for the longest-shared-prefix lookup at admission.
  */
 #include "engine/engine.h"
 
 #include <stdlib.h>
 
-enum req_state { REQ_QUEUED, REQ_PREFILL, REQ_DECODE, REQ_DONE };
+enum req_state { REQ_QUEUED, REQ_WAIT, REQ_PREFILL, REQ_DECODE, REQ_DONE };
 
 struct sample {
     int seq;               /* context sequence id, -1 when freed */
@@ -27,8 +29,10 @@ struct request {
     struct eng_request r;  /* prompt and think_close point at our copies */
     int32_t *prompt, *close;
     int state;
-    int64_t prefilled;     /* prompt rows already computed */
+    int64_t prefilled;     /* prompt rows already computed (or taken from a shared prefix) */
     int64_t blocks;        /* KV blocks reserved */
+    int src;               /* WAIT: request whose prompt KV this one forks */
+    int64_t share;         /* WAIT: prompt positions to take from src */
     struct sample *s;      /* (n_samples) */
 };
 
@@ -39,7 +43,11 @@ struct eng {
     struct request *req;
     int n_req, cap_req;
     int64_t reserved;      /* blocks reserved by admitted, unfinished requests */
+    int seq_reserved;      /* sequence slots reserved by their unfinished samples */
     int live_seqs;
+    int64_t prefix_min;    /* resolved eng_params.prefix_min; < 0: no sharing */
+    int32_t *by_prompt;    /* (cap_req) admitted unfinished requests, sorted by prompt */
+    int n_sorted;
     rrm_batch_row *rows;   /* (n_batch) */
     struct row_owner {
         int req, sample;   /* sample -1: prefill row of the request */
@@ -65,6 +73,7 @@ int eng_init(struct eng **out, rrm_ctx *ctx, const rrm_model *model, const struc
     e->ctx = ctx;
     e->n_vocab = in.n_vocab;
     e->p = *p;
+    e->prefix_min = p->prefix_min == 0 ? p->kv_block : p->prefix_min;
     e->rows = rrm_calloc((size_t)p->n_batch, sizeof *e->rows);
     e->owner = rrm_calloc((size_t)p->n_batch, sizeof *e->owner);
     if (!e->rows || !e->owner) {
@@ -103,7 +112,9 @@ void eng_reset(struct eng *e)
     for (int i = 0; i < e->n_req; i++) req_free(e, &e->req[i]);
     e->n_req = 0;
     e->reserved = 0;
+    e->seq_reserved = 0;
     e->live_seqs = 0;
+    e->n_sorted = 0;
     memset(&e->st, 0, sizeof e->st);
 }
 
@@ -112,6 +123,7 @@ void eng_free(struct eng *e)
     if (!e) return;
     eng_reset(e);
     rrm_free(e->req);
+    rrm_free(e->by_prompt);
     rrm_free(e->rows);
     rrm_free(e->owner);
     rrm_free(e);
@@ -167,6 +179,9 @@ int eng_submit(struct eng *e, const struct eng_request *r, rrm_err *err)
         struct request *nr = rrm_realloc(e->req, (size_t)cap * sizeof *nr);
         if (!nr) return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory for requests");
         e->req = nr;
+        int32_t *ns = rrm_realloc(e->by_prompt, (size_t)cap * sizeof *ns);
+        if (!ns) return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory for requests");
+        e->by_prompt = ns;
         e->cap_req = cap;
     }
     struct request *q = &e->req[e->n_req];
@@ -193,17 +208,187 @@ int eng_submit(struct eng *e, const struct eng_request *r, rrm_err *err)
     q->r.think_close = q->close;
     q->blocks = req_blocks(e, r);
     q->state = REQ_QUEUED;
+    q->src = -1;
+    e->st.prompt_tokens += r->n_prompt;
     return e->n_req++;
 }
 
-/* Admits queued requests in order while their worst-case blocks and sequences fit. */
+/* ---- prefix sharing ---- */
+
+/* Length of the common prefix of two id arrays. */
+static int64_t common_prefix(const int32_t *a, int64_t na, const int32_t *b, int64_t nb)
+{
+    int64_t n = na < nb ? na : nb, i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    return i;
+}
+
+/* Order of by_prompt: prompts compared id by id (a prefix sorts first), then request index. */
+static int prompt_cmp(const struct eng *e, int x, int y)
+{
+    const struct request *a = &e->req[x], *b = &e->req[y];
+    int64_t l = common_prefix(a->prompt, a->r.n_prompt, b->prompt, b->r.n_prompt);
+    if (l < a->r.n_prompt && l < b->r.n_prompt) return a->prompt[l] < b->prompt[l] ? -1 : 1;
+    if (a->r.n_prompt != b->r.n_prompt) return a->r.n_prompt < b->r.n_prompt ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* First position in by_prompt whose entry sorts at or after request i. */
+static int sorted_lower(const struct eng *e, int i)
+{
+    int lo = 0, hi = e->n_sorted;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (prompt_cmp(e, e->by_prompt[mid], i) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void sorted_insert(struct eng *e, int i)
+{
+    int at = sorted_lower(e, i);
+    memmove(e->by_prompt + at + 1, e->by_prompt + at, (size_t)(e->n_sorted - at) * sizeof(int32_t));
+    e->by_prompt[at] = i;
+    e->n_sorted++;
+}
+
+static void sorted_remove(struct eng *e, int i)
+{
+    int at = sorted_lower(e, i);
+    if (NEVER(at >= e->n_sorted || e->by_prompt[at] != i)) return;
+    memmove(e->by_prompt + at, e->by_prompt + at + 1, (size_t)(e->n_sorted - at - 1) * sizeof(int32_t));
+    e->n_sorted--;
+}
+
+/* Prompt positions of q whose K/V sit in a live sequence now (*seq gets it), else 0. */
+static int64_t computed(const struct eng *e, const struct request *q, int *seq)
+{
+    *seq = -1;
+    if (q->state == REQ_PREFILL) {
+        *seq = q->s[0].seq;
+        return rrm_seq_len(e->ctx, *seq);
+    }
+    if (q->state == REQ_DECODE) {
+        for (int k = 0; k < q->r.n_samples; k++) {
+            if (q->s[k].seq >= 0) {
+                *seq = q->s[k].seq;
+                return q->r.n_prompt;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Positions request i may take from request j: their common prefix, never the last prompt
+ * row of i (its logits start the samples). */
+static int64_t share_len(const struct eng *e, int i, int j)
+{
+    const struct request *a = &e->req[i], *b = &e->req[j];
+    int64_t l = common_prefix(a->prompt, a->r.n_prompt, b->prompt, b->r.n_prompt);
+    return l < a->r.n_prompt - 1 ? l : a->r.n_prompt - 1;
+}
+
+/* Better of two candidate sources for one request: longer share, then more already computed,
+ * then the earlier request. */
+static int better_source(const struct eng *e, int64_t l, int j, int64_t best_l, int best)
+{
+    if (best < 0 || l != best_l) return best < 0 || l > best_l;
+    int sj, sb;
+    int64_t cj = computed(e, &e->req[j], &sj), cb = computed(e, &e->req[best], &sb);
+    cj = cj < l ? cj : l;
+    cb = cb < l ? cb : l;
+    return cj != cb ? cj > cb : j < best;
+}
+
+/* Chooses the source for request i among admitted unfinished requests with a lower index (so
+ * waits never form a cycle). At admission (`sorted`), the longest shared prefix over a set of
+ * prompts is met by i's neighbours in sorted order, so only those two are compared; a waiter
+ * whose source was cancelled scans every earlier request instead. Sets q->src / q->share, or
+ * q->src = -1 when no prefix of prefix_min tokens is shared. */
+static void pick_source(struct eng *e, int i, int sorted)
+{
+    struct request *q = &e->req[i];
+    int best = -1;
+    int64_t best_l = 0;
+    if (e->prefix_min >= 0) {
+        if (sorted) {
+            int at = sorted_lower(e, i);
+            for (int d = -1; d <= 0; d++) {
+                int pos = at + d;
+                if (pos < 0 || pos >= e->n_sorted) continue;
+                int j = e->by_prompt[pos];
+                int64_t l = share_len(e, i, j);
+                if (j < i && better_source(e, l, j, best_l, best)) best = j, best_l = l;
+            }
+        } else {
+            for (int j = 0; j < i; j++) {
+                int st = e->req[j].state;
+                if (st != REQ_WAIT && st != REQ_PREFILL && st != REQ_DECODE) continue;
+                int64_t l = share_len(e, i, j);
+                if (better_source(e, l, j, best_l, best)) best = j, best_l = l;
+            }
+        }
+    }
+    if (best >= 0 && (best_l < e->prefix_min || best_l < 1)) best = -1;
+    q->src = best;
+    q->share = best >= 0 ? best_l : 0;
+}
+
+/* Starts the prefill of a waiting request: from a fork of its source truncated to the shared
+ * length when the source has computed it (returns 1), from an empty sequence when it has no
+ * source (returns 1), or leaves it waiting (returns 0). */
+static int start_prefill(struct eng *e, struct request *q, rrm_err *err)
+{
+    int seq;
+    if (q->src >= 0) {
+        int64_t have = computed(e, &e->req[q->src], &seq);
+        if (have < q->share) return 0;
+        seq = rrm_seq_fork(e->ctx, seq, err);
+        if (seq < 0) return seq;
+        int rc = rrm_seq_truncate(e->ctx, seq, q->share, err);
+        if (rc != RRM_OK) {
+            rrm_seq_free(e->ctx, seq, NULL);
+            return rc;
+        }
+        q->prefilled = q->share;
+        e->st.prefix_reused += q->share;
+        e->st.prefix_forks++;
+    } else {
+        seq = rrm_seq_new(e->ctx, err);
+        if (seq < 0) return seq;
+        q->prefilled = 0;
+    }
+    q->s[0].seq = seq;
+    e->live_seqs++;
+    q->state = REQ_PREFILL;
+    return 1;
+}
+
+/* Moves every waiting request whose source has computed the shared positions to PREFILL; a
+ * waiter whose source finished (cancelled) picks another source or none. Requests are visited
+ * in index order, so a chain of waiters resolves in one pass when the positions exist. */
+static int resolve_waits(struct eng *e, rrm_err *err)
+{
+    for (int i = 0; i < e->n_req; i++) {
+        struct request *q = &e->req[i];
+        if (q->state != REQ_WAIT) continue;
+        int st = e->req[q->src].state;
+        if (st != REQ_WAIT && st != REQ_PREFILL && st != REQ_DECODE) pick_source(e, i, 0);
+        int rc = start_prefill(e, q, err);
+        if (rc < 0) return rc;
+    }
+    return RRM_OK;
+}
+
+/* Admits queued requests in order while their worst-case blocks and sequence slots fit. */
 static int admit(struct eng *e, rrm_err *err)
 {
     int64_t total = rrm_ctx_total_blocks(e->ctx);
     for (int i = 0; i < e->n_req; i++) {
         struct request *q = &e->req[i];
         if (q->state != REQ_QUEUED) continue;
-        if (e->reserved + q->blocks > total || e->live_seqs + q->r.n_samples > e->p.n_seq_max)
+        if (e->reserved + q->blocks > total || e->seq_reserved + q->r.n_samples > e->p.n_seq_max)
             break; /* keep submission order: later requests wait too */
         for (int k = 0; k < q->r.n_samples; k++) {
             rrm_sampler_params sp = q->r.sampling;
@@ -213,19 +398,29 @@ static int admit(struct eng *e, rrm_err *err)
             if (rc != RRM_OK) return rc;
             q->s[k].forced = -1;
         }
-        int seq = rrm_seq_new(e->ctx, err);
-        if (seq < 0) return seq;
-        q->s[0].seq = seq;
-        e->live_seqs++;
+        pick_source(e, i, 1);
+        q->state = REQ_WAIT;
         e->reserved += q->blocks;
-        q->state = REQ_PREFILL;
+        e->seq_reserved += q->r.n_samples;
+        sorted_insert(e, i);
     }
-    return RRM_OK;
+    return resolve_waits(e, err);
+}
+
+/* q has no unfinished sample left: release its reservation. */
+static void req_done(struct eng *e, struct request *q)
+{
+    if (q->state != REQ_QUEUED) {
+        e->reserved -= q->blocks;
+        sorted_remove(e, (int)(q - e->req));
+    }
+    q->state = REQ_DONE;
 }
 
 static void finish_sample(struct eng *e, struct request *q, struct sample *s, int why)
 {
     s->finish = why;
+    e->seq_reserved--;
     if (s->seq >= 0) {
         rrm_seq_free(e->ctx, s->seq, NULL);
         e->live_seqs--;
@@ -234,8 +429,7 @@ static void finish_sample(struct eng *e, struct request *q, struct sample *s, in
     for (int i = 0; i < q->r.n_samples; i++) {
         if (q->s[i].finish == ENG_RUNNING) return;
     }
-    q->state = REQ_DONE;
-    e->reserved -= q->blocks;
+    req_done(e, q);
 }
 
 /* Takes the next token of a sample from the logits (or the forced close sequence), records it
@@ -334,6 +528,9 @@ int eng_step(struct eng *e, rrm_err *err)
     }
     rc = rrm_decode(e->ctx, e->rows, n, err);
     if (rc != RRM_OK) return rc;
+    /* Before any sample below can finish and free its sequence: fork what waiters need. */
+    rc = resolve_waits(e, err);
+    if (rc != RRM_OK) return rc;
     e->st.forwards++;
     if (n > e->st.max_batch_rows) e->st.max_batch_rows = n;
     int li = 0; /* index among rows that asked for logits */
@@ -360,11 +557,11 @@ int eng_step(struct eng *e, rrm_err *err)
 static void cancel_request(struct eng *e, struct request *q)
 {
     if (q->state == REQ_DONE) return;
-    if (q->state == REQ_QUEUED || q->state == REQ_PREFILL) {
+    if (q->state != REQ_DECODE) { /* queued, waiting or prefilling: no sample has started */
         req_release(e, q);
-        if (q->state == REQ_PREFILL) e->reserved -= q->blocks;
+        if (q->state != REQ_QUEUED) e->seq_reserved -= q->r.n_samples;
         for (int k = 0; k < q->r.n_samples; k++) q->s[k].finish = ENG_CANCELLED;
-        q->state = REQ_DONE;
+        req_done(e, q);
         return;
     }
     for (int k = 0; k < q->r.n_samples; k++) {

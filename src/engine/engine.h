@@ -8,9 +8,24 @@
  * `think_end_id`, the engine feeds `think_close` (the ids of "\n</think>\n\n") and lets the model
  * go on to the verdict.
  *
- * Admission reserves the worst case (prompt + k * max_new_tokens, in KV blocks), so a running
- * request never runs out of KV blocks. Results depend only on (model, prompt, seed): the forward
- * does not depend on batch composition, and each sample owns its RNG.
+ * Prefix sharing: at admission a request looks for the admitted, unfinished request whose prompt
+ * shares the longest prefix of token ids with its own (its neighbours in a lexicographically
+ * sorted list of prompts hold that maximum). When the shared length L (capped at n_prompt - 1:
+ * the last prompt row is always computed, it gives the first logits) is at least prefix_min, the
+ * request waits until the source has computed L prompt positions, then forks the source's
+ * sequence, truncates the fork to L (the kvcache copies a shared partial block on the first
+ * write) and prefills only positions L..n_prompt-1. Waits are resolved right after every forward,
+ * before any sample of that forward can finish, so a source that computed L positions is always
+ * forked before it frees them. Sources are always admitted earlier (lower index) than their
+ * dependents, so waits cannot form a cycle; a waiter whose source is cancelled picks another or
+ * prefills from scratch. A shared position holds exactly the K/V a fresh prefill would write, so
+ * outputs are bit-identical with sharing on or off.
+ *
+ * Admission reserves the worst case (prompt + k * max_new_tokens, in KV blocks, shared blocks
+ * counted as if private) and k sequence slots, so a running request never runs out of KV blocks
+ * or slots: every block in use is referenced by some unfinished request, and no request
+ * references more distinct blocks than it reserved. Results depend only on (model, prompt, seed):
+ * the forward does not depend on batch composition, and each sample owns its RNG.
  *
  * Not thread-safe: one thread owns an engine and its context. The engine knows nothing of judges.
  */
@@ -45,6 +60,9 @@ struct eng_params {
     int n_batch;   /* rows per forward (<= the context's n_batch_max) */
     int kv_block;  /* the context's tokens per KV block (rrm_ctx_params.kv_block) */
     int n_seq_max; /* the context's n_seq_max */
+    int prefix_min; /* shortest shared prompt prefix worth forking, in tokens: 0 = one KV block
+                     * (default: below that the whole share sits in a block that is copied
+                     * anyway), < 0 = never share (every request prefills its whole prompt) */
 };
 
 struct eng;
@@ -76,7 +94,12 @@ int64_t eng_sample_forced(const struct eng *e, int req, int sample);
 
 struct eng_stats {
     int64_t forwards;        /* rrm_decode calls */
+    int64_t prompt_tokens;   /* prompt tokens of submitted requests */
     int64_t prefill_tokens;  /* prompt rows computed */
+    int64_t prefix_reused;   /* prompt positions taken from another request's KV (not computed);
+                              * once every request is done uncancelled, prompt_tokens ==
+                              * prefill_tokens + prefix_reused */
+    int64_t prefix_forks;    /* requests that started from a shared prefix */
     int64_t decode_tokens;   /* generated rows computed */
     int64_t max_batch_rows;  /* most rows in one forward */
 };

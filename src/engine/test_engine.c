@@ -1,6 +1,11 @@
 /* test_engine.c — the scheduler on a random tiny model: k samples share one prefill, outputs are
  * the same alone or batched and for 1 or 2 threads, greedy equals a hand-run decode loop, the
- * thinking budget forces the close sequence, cancel and bad requests give clear errors. */
+ * thinking budget forces the close sequence, cancel and bad requests give clear errors. Prefix
+ * sharing: requests with common prompt prefixes (block-aligned or not, identical prompts, one a
+ * strict prefix of another, chains) compute each shared position once — prefill tokens equal a
+ * brute-force count of unshared remainders — and give the same tokens as with sharing off, on 1
+ * and 2 threads and with small batches; sources that finish or are cancelled before a waiter
+ * forks them; tight KV and sequence-slot limits; every KV block back after the run. */
 #define _DEFAULT_SOURCE
 #include "engine/engine.h"
 #include "../../tests/harness.h"
@@ -11,11 +16,11 @@
 
 static char model_path[256];
 
-static rrm_ctx *new_ctx(const rrm_model *m, int threads, int n_batch)
+static rrm_ctx *new_ctx_n(const rrm_model *m, int threads, int n_batch, int64_t n_ctx, int n_seq)
 {
     rrm_ctx_params cp = rrm_ctx_default_params();
-    cp.n_ctx = 2048;
-    cp.n_seq_max = 16;
+    cp.n_ctx = n_ctx;
+    cp.n_seq_max = n_seq;
     cp.n_batch_max = n_batch;
     cp.n_threads = threads;
     cp.kv_block = 16;
@@ -25,13 +30,24 @@ static rrm_ctx *new_ctx(const rrm_model *m, int threads, int n_batch)
     return c;
 }
 
-static struct eng *new_eng(rrm_ctx *c, const rrm_model *m, int n_batch)
+static rrm_ctx *new_ctx(const rrm_model *m, int threads, int n_batch)
 {
-    struct eng_params ep = {n_batch, 16, 16};
+    return new_ctx_n(m, threads, n_batch, 2048, 16);
+}
+
+static struct eng *new_eng_p(rrm_ctx *c, const rrm_model *m, int n_batch, int n_seq,
+                             int prefix_min)
+{
+    struct eng_params ep = {n_batch, 16, n_seq, prefix_min};
     struct eng *e = NULL;
     rrm_err err = {0};
     if (eng_init(&e, c, m, &ep, &err) != RRM_OK) fprintf(stderr, "eng: %s\n", err.msg);
     return e;
+}
+
+static struct eng *new_eng(rrm_ctx *c, const rrm_model *m, int n_batch)
+{
+    return new_eng_p(c, m, n_batch, 16, 0);
 }
 
 static struct eng_request make_req(const int32_t *prompt, int64_t n, int k, float temp,
@@ -50,12 +66,18 @@ static struct eng_request make_req(const int32_t *prompt, int64_t n, int k, floa
     return r;
 }
 
-/* Runs requests (all the same prompt length) and copies sample outputs to out[req][sample]. */
-static int run_reqs(const rrm_model *m, int threads, int n_batch, const struct eng_request *rs,
-                    int n, int32_t out[][4][32], struct eng_stats *st)
+struct run_cfg {
+    int threads, n_batch, prefix_min, n_seq;
+    int64_t n_ctx;
+};
+
+/* Runs requests and copies sample outputs (at most 4 samples of 32 tokens) to out[req][sample];
+ * checks that every KV block is free once all are done. */
+static int run_cfg(const rrm_model *m, struct run_cfg cfg, const struct eng_request *rs, int n,
+                   int32_t out[][4][32], struct eng_stats *st)
 {
-    rrm_ctx *c = new_ctx(m, threads, n_batch);
-    struct eng *e = c ? new_eng(c, m, n_batch) : NULL;
+    rrm_ctx *c = new_ctx_n(m, cfg.threads, cfg.n_batch, cfg.n_ctx, cfg.n_seq);
+    struct eng *e = c ? new_eng_p(c, m, cfg.n_batch, cfg.n_seq, cfg.prefix_min) : NULL;
     rrm_err err = {0};
     int rc = e ? RRM_OK : RRM_E_INTERNAL;
     for (int i = 0; rc == RRM_OK && i < n; i++) rc = eng_submit(e, &rs[i], &err) < 0;
@@ -72,9 +94,16 @@ static int run_reqs(const rrm_model *m, int threads, int n_batch, const struct e
         }
     }
     if (st && e) eng_get_stats(e, st);
+    if (rc == RRM_OK) CHECK_EQ(rrm_ctx_free_blocks(c), rrm_ctx_total_blocks(c));
     eng_free(e);
     rrm_ctx_free(c);
     return rc;
+}
+
+static int run_reqs(const rrm_model *m, int threads, int n_batch, const struct eng_request *rs,
+                    int n, int32_t out[][4][32], struct eng_stats *st)
+{
+    return run_cfg(m, (struct run_cfg){threads, n_batch, 0, 16, 2048}, rs, n, out, st);
 }
 
 static void test_votes_share_prefill(const rrm_model *m)
@@ -163,6 +192,226 @@ static void test_think_budget(const rrm_model *m)
     rrm_ctx_free(c);
 }
 
+/* ---- prefix sharing ---- */
+
+static int64_t lcp(const struct eng_request *a, const struct eng_request *b)
+{
+    int64_t i = 0;
+    while (i < a->n_prompt && i < b->n_prompt && a->prompt[i] == b->prompt[i]) i++;
+    return i;
+}
+
+/* Brute force: prompt rows computed when each request reuses its longest prefix with any
+ * earlier one (never its last row; only shares of at least `min` tokens). */
+static int64_t expected_prefill(const struct eng_request *rs, int n, int64_t min)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t best = 0;
+        for (int j = 0; j < i; j++) {
+            int64_t l = lcp(&rs[i], &rs[j]);
+            if (l > rs[i].n_prompt - 1) l = rs[i].n_prompt - 1;
+            if (l > best) best = l;
+        }
+        total += rs[i].n_prompt - (best >= min ? best : 0);
+    }
+    return total;
+}
+
+static int32_t base_prompt[128], other_prompt[128];
+
+static void fill_prompts(void)
+{
+    for (int i = 0; i < 128; i++) {
+        base_prompt[i] = 2 + (i * 37 + 11) % 250;
+        other_prompt[i] = 2 + (i * 53 + 7) % 250;
+    }
+}
+
+/* Prompts made of a prefix of base_prompt and a tail of other_prompt starting at `tail_at`. */
+static int32_t mixed[8][128];
+
+static void test_prefix_share_equal(const rrm_model *m)
+{
+    fill_prompts();
+    struct {
+        int keep, tail_at, tail;
+    } shape[8] = {
+        {50, 0, 0},   /* A: 50 ids of base */
+        {40, 3, 7},   /* B: shares 40 with A (not a block multiple) */
+        {50, 0, 0},   /* C: identical to A: shares 49, recomputes the last row */
+        {31, 0, 0},   /* D: a strict prefix of A: shares 30 */
+        {55, 0, 0},   /* E: A is a strict prefix of it: shares 50 */
+        {32, 9, 6},   /* F: shares 32 = two whole blocks */
+        {0, 20, 30},  /* G: shares nothing */
+        {40, 3, 12},  /* H: shares 47 with B (B's tail continues), a chain through B */
+    };
+    struct eng_request rs[8];
+    for (int i = 0; i < 8; i++) {
+        memcpy(mixed[i], base_prompt, (size_t)shape[i].keep * sizeof(int32_t));
+        memcpy(mixed[i] + shape[i].keep, other_prompt + shape[i].tail_at,
+               (size_t)shape[i].tail * sizeof(int32_t));
+        rs[i] = make_req(mixed[i], shape[i].keep + shape[i].tail, 1 + i % 3, 1.0f, 100 + i,
+                         6 + i);
+    }
+    CHECK_EQ(lcp(&rs[7], &rs[1]), 47);
+    int64_t prompt = 0;
+    for (int i = 0; i < 8; i++) prompt += rs[i].n_prompt;
+    static int32_t ref[8][4][32], got[8][4][32];
+    struct eng_stats st0, st;
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, -1, 16, 2048}, rs, 8, ref, &st0), RRM_OK);
+    CHECK_EQ(st0.prefill_tokens, prompt); /* sharing off: every prompt in full */
+    CHECK_EQ(st0.prefix_reused, 0);
+    CHECK_EQ(st0.prompt_tokens, prompt);
+    int64_t want = expected_prefill(rs, 8, 16);
+    CHECK(want < prompt - 200);
+    /* threads x batch: one big batch, and batches of 5 and 17 rows (prefills span several
+     * forwards, so waiters really wait for their source) */
+    struct run_cfg cfgs[4] = {
+        {1, 64, 0, 16, 2048}, {2, 64, 0, 16, 2048}, {1, 5, 0, 16, 2048}, {2, 17, 0, 16, 2048}};
+    for (int c = 0; c < 4; c++) {
+        CHECK_EQ(run_cfg(m, cfgs[c], rs, 8, got, &st), RRM_OK);
+        CHECK_MSG(memcmp(ref, got, sizeof ref) == 0, "sharing changed tokens (cfg %d)", c);
+        CHECK_EQ(st.prefill_tokens, want);
+        CHECK_EQ(st.prefill_tokens + st.prefix_reused, prompt);
+        CHECK_EQ(st.prefix_forks, 6); /* all but A and G */
+        CHECK_EQ(st.decode_tokens, st0.decode_tokens);
+    }
+    /* A minimum above every share: nothing is shared. */
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, 100, 16, 2048}, rs, 8, got, &st), RRM_OK);
+    CHECK_EQ(st.prefix_reused, 0);
+    CHECK(memcmp(ref, got, sizeof ref) == 0);
+    /* Submitted in reverse order: different sources, same tokens per request. */
+    struct eng_request rv[8];
+    static int32_t rev[8][4][32];
+    for (int i = 0; i < 8; i++) rv[i] = rs[7 - i];
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 7, 0, 16, 2048}, rv, 8, rev, &st), RRM_OK);
+    CHECK_EQ(st.prefill_tokens, expected_prefill(rv, 8, 16));
+    int same = 1;
+    for (int i = 0; i < 8; i++) same &= memcmp(ref[i], rev[7 - i], sizeof ref[i]) == 0;
+    CHECK(same);
+}
+
+/* Tokens of request `req` sample 0 (up to 32) into out. */
+static void sample0(const struct eng *e, int req, int32_t out[32])
+{
+    const int32_t *t;
+    int64_t n;
+    int fin;
+    memset(out, 0xff, 32 * sizeof(int32_t));
+    if (eng_result(e, req, 0, &t, &n, &fin) == RRM_OK) memcpy(out, t, (size_t)n * sizeof *t);
+}
+
+static void test_prefix_source_gone(const rrm_model *m)
+{
+    fill_prompts();
+    int32_t pa[80], pb[80], pc[80];
+    memcpy(pa, base_prompt, sizeof pa);
+    memcpy(pb, base_prompt, sizeof pb);
+    memcpy(pc, base_prompt, sizeof pc);
+    pb[70] = 3;                         /* B shares 70 with A */
+    pc[70] = 3, pc[75] = 4;             /* C shares 75 with B, 70 with A */
+    struct eng_request a = make_req(pa, 80, 2, 1.0f, 1, 10);
+    struct eng_request b = make_req(pb, 80, 2, 1.0f, 2, 10);
+    struct eng_request c = make_req(pc, 80, 1, 1.0f, 3, 10);
+    static int32_t alone[3][4][32];
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, -1, 16, 2048}, &a, 1, &alone[0], NULL), RRM_OK);
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, -1, 16, 2048}, &b, 1, &alone[1], NULL), RRM_OK);
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, -1, 16, 2048}, &c, 1, &alone[2], NULL), RRM_OK);
+    rrm_ctx *ctx = new_ctx(m, 1, 8);
+    struct eng *e = new_eng(ctx, m, 8);
+    rrm_err err = {0};
+    struct eng_stats st;
+    int32_t t[32];
+    /* 1. The source finished before the request was submitted: a full prefill. */
+    CHECK(eng_submit(e, &a, &err) == 0);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    CHECK(eng_submit(e, &b, &err) == 1);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 0);
+    CHECK_EQ(st.prefill_tokens, 160);
+    sample0(e, 1, t);
+    CHECK(memcmp(t, alone[1][0], sizeof t) == 0);
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), rrm_ctx_total_blocks(ctx));
+    /* 2. The source is cancelled while a request waits on it (batch 8: A has computed 8 of
+     * the 70 positions B needs): B prefills from scratch and gives its own tokens. */
+    eng_reset(e);
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), rrm_ctx_total_blocks(ctx));
+    CHECK(eng_submit(e, &a, &err) == 0);
+    CHECK(eng_submit(e, &b, &err) == 1);
+    CHECK_EQ(eng_step(e, &err), 1);
+    CHECK_EQ(eng_cancel(e, 0), RRM_OK);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 0);
+    sample0(e, 1, t);
+    CHECK(memcmp(t, alone[1][0], sizeof t) == 0);
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), rrm_ctx_total_blocks(ctx));
+    /* 3. A chain C -> B -> A; B is cancelled while both wait: C re-picks A (70 positions). */
+    eng_reset(e);
+    CHECK(eng_submit(e, &a, &err) == 0);
+    CHECK(eng_submit(e, &b, &err) == 1);
+    CHECK(eng_submit(e, &c, &err) == 2);
+    CHECK_EQ(eng_step(e, &err), 1);
+    CHECK_EQ(eng_cancel(e, 1), RRM_OK);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 70);
+    CHECK_EQ(st.prefill_tokens, 80 + 10);
+    sample0(e, 0, t);
+    CHECK(memcmp(t, alone[0][0], sizeof t) == 0);
+    sample0(e, 2, t);
+    CHECK(memcmp(t, alone[2][0], sizeof t) == 0);
+    /* 4. Without the cancel, C forks B for 75 positions. */
+    eng_reset(e);
+    CHECK(eng_submit(e, &a, &err) == 0);
+    CHECK(eng_submit(e, &b, &err) == 1);
+    CHECK(eng_submit(e, &c, &err) == 2);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 70 + 75);
+    for (int i = 0; i < 3; i++) {
+        sample0(e, i, t);
+        CHECK(memcmp(t, alone[i][0], sizeof t) == 0);
+    }
+    eng_free(e);
+    rrm_ctx_free(ctx);
+    /* 5. The source's only sample ends in the forward that computes its last prompt row
+     * (max_new_tokens 1): the waiter has forked it first. */
+    struct eng_request a1 = make_req(pa, 80, 1, 1.0f, 1, 1);
+    struct eng_request both[2] = {a1, b};
+    static int32_t got[2][4][32];
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 128, 0, 16, 2048}, both, 2, got, &st), RRM_OK);
+    CHECK_EQ(st.prefix_reused, 70);
+    CHECK(memcmp(got[1], alone[1], sizeof got[1]) == 0);
+}
+
+/* Tight limits: KV for little more than one request's worst case, and fewer sequence slots
+ * than all samples together. Requests queue, share what is live, and never run out. */
+static void test_prefix_tight(const rrm_model *m)
+{
+    fill_prompts();
+    static int32_t ps[6][64];
+    struct eng_request rs[6];
+    for (int i = 0; i < 6; i++) {
+        memcpy(ps[i], base_prompt, sizeof ps[i]);
+        ps[i][40 + i] = 5; /* shares 40..45 with the others */
+        rs[i] = make_req(ps[i], 64, 3, 1.0f, 50 + i, 20);
+    }
+    static int32_t ref[6][4][32], got[6][4][32];
+    struct eng_stats st;
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, -1, 16, 2048}, rs, 6, ref, NULL), RRM_OK);
+    /* worst case of one request: 4 prompt blocks + 3 x (2 + 1) = 13 blocks; 20 fit one */
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, 0, 16, 20 * 16}, rs, 6, got, &st), RRM_OK);
+    CHECK(memcmp(ref, got, sizeof ref) == 0);
+    CHECK_EQ(st.prefill_tokens + st.prefix_reused, 6 * 64);
+    /* 7 slots: two requests of 3 samples at a time (before, the slot count ignored forks). */
+    CHECK_EQ(run_cfg(m, (struct run_cfg){2, 9, 0, 7, 2048}, rs, 6, got, &st), RRM_OK);
+    CHECK(memcmp(ref, got, sizeof ref) == 0);
+    CHECK(st.prefix_reused >= 5 * 40);
+}
+
 static void test_bad_requests(const rrm_model *m)
 {
     rrm_ctx *c = new_ctx(m, 1, 32);
@@ -201,6 +450,9 @@ int main(void)
         test_greedy_matches_manual(m);
         test_think_budget(m);
         test_bad_requests(m);
+        test_prefix_share_equal(m);
+        test_prefix_source_gone(m);
+        test_prefix_tight(m);
     }
     rrm_model_free(m);
     unlink(model_path);

@@ -1,7 +1,10 @@
 /*
  * run.c — a judge model end to end (DESIGN.md §1): messages → chat template (with the spans of
  * user content) → ids (content as plain text) → engine (one prefill per comparison, k forked
- * votes, every comparison of a call in the same forwards) → text → verdict → votes.
+ * votes, every comparison of a call submitted at once so they share the forwards, and with
+ * prefix_share the engine prefills a prefix of ids common to several comparisons — system
+ * prompt + query, or up to the end of a shared first response — only once) → text → verdict →
+ * votes.
  *
  * Seeds: vote i of comparison c samples with seed mix(seed, c.index) + i, so a comparison's
  * votes do not depend on which other comparisons share the call (the forward does not either).
@@ -40,6 +43,7 @@ rrm_judge_params rrm_judge_default_params(void)
     p.max_new_tokens = 8192;
     p.n_threads = 1;
     p.n_batch = 512;
+    p.prefix_share = 1;
     p.kv_type = RRM_KV_F32;
     return p;
 }
@@ -295,7 +299,7 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
     if (seqs < j->p.k) seqs = j->p.k;
     if (rc == RRM_OK && n > 0) rc = ensure_ctx(j, j->p.n_ctx ? j->p.n_ctx : need, seqs, err);
     if (rc == RRM_OK && n > 0) {
-        struct eng_params ep = {j->p.n_batch, JUDGE_KV_BLOCK, seqs};
+        struct eng_params ep = {j->p.n_batch, JUDGE_KV_BLOCK, seqs, j->p.prefix_share ? 0 : -1};
         rc = eng_init(&e, j->ctx, j->model, &ep, err);
     }
     for (int i = 0; rc == RRM_OK && i < n; i++) {
@@ -346,6 +350,8 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
             eng_get_stats(e, &st);
             stats->forwards = st.forwards;
             stats->prefill_tokens = st.prefill_tokens;
+            stats->prompt_tokens = st.prompt_tokens;
+            stats->prefix_reused_tokens = st.prefix_reused;
             stats->decode_tokens = st.decode_tokens;
             stats->max_batch_rows = st.max_batch_rows;
         }
@@ -397,6 +403,8 @@ int rrm_judge_compare(const rrm_match *m, int n, rrm_match_votes *out, void *use
     if (rc == RRM_OK) {
         rc_->stats.forwards += st.forwards;
         rc_->stats.prefill_tokens += st.prefill_tokens;
+        rc_->stats.prompt_tokens += st.prompt_tokens;
+        rc_->stats.prefix_reused_tokens += st.prefix_reused_tokens;
         rc_->stats.decode_tokens += st.decode_tokens;
         if (st.max_batch_rows > rc_->stats.max_batch_rows)
             rc_->stats.max_batch_rows = st.max_batch_rows;
