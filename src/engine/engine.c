@@ -373,7 +373,7 @@ static int resolve_waits(struct eng *e, rrm_err *err)
     for (int i = 0; i < e->n_req; i++) {
         struct request *q = &e->req[i];
         if (q->state != REQ_WAIT) continue;
-        int st = e->req[q->src].state;
+        int st = q->src >= 0 ? e->req[q->src].state : REQ_PREFILL;
         if (st != REQ_WAIT && st != REQ_PREFILL && st != REQ_DECODE) pick_source(e, i, 0);
         int rc = start_prefill(e, q, err);
         if (rc < 0) return rc;

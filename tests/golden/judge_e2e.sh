@@ -6,6 +6,8 @@
 #   - special-token text inside a response stays plain text (no forged <｜User｜> / </think>);
 #   - k votes share one prefill; verdict counts add up; same seed -> same output on 1 and 2
 #     threads; the thinking budget closes the thought;
+#   - prefix sharing: --both-orders and rank reuse the common prompt prefix (prompt = prefill +
+#     reused) and give the same output as --no-prefix-share;
 #   - rank: ELO plays n(n-1)/2 matches, knockout n-1 in ceil(log2 n) rounds;
 #   - bad input (missing file, invalid UTF-8, prompt over the context, k = 0) -> clear errors.
 . tests/golden/lib.sh
@@ -55,6 +57,14 @@ check "1 vs 2 threads: identical votes" node -e 'const fs=require("fs"); const a
 check "votes differ from each other (temperature 1)" jcheck "$T/v1.json" 'new Set(d.votes.map((v) => v.text)).size > 1'
 J -m "$M" -k 2 --max-tokens 24 --seed 9 --temp 1.0 --both-orders --json >"$T/both.json" 2>"$T/err"
 check "--both-orders: two orders, 4 votes" jcheck "$T/both.json" 'd.orders.length === 2 && d.orders[0].swapped === false && d.orders[1].swapped === true && d.tally.votes === 4 && typeof d.consistent === "boolean"'
+# Prefix sharing: the two orders share system prompt + query; same votes with sharing off, on 2 threads.
+check "--both-orders: shared prefix, prompt = prefill + reused" jcheck "$T/both.json" 'd.prefix_reused_tokens > 100 && d.prefill_tokens + d.prefix_reused_tokens === d.prompt_tokens_total && d.prompt_tokens_total === d.orders[0].prompt_tokens + d.orders[1].prompt_tokens'
+J -m "$M" -k 2 --max-tokens 24 --seed 9 --temp 1.0 --both-orders --json --no-prefix-share -t 2 >"$T/both0.json" 2>"$T/err"
+# same_json A B: equal once the prompt accounting and timing fields are dropped.
+same_json() { node -e 'const fs=require("fs"); const drop=(o)=>{for(const k of ["seconds","prefill_tokens","prefix_reused_tokens","forwards"]) delete o[k]; return JSON.stringify(o);}; const a=JSON.parse(fs.readFileSync(process.argv[1])), b=JSON.parse(fs.readFileSync(process.argv[2])); if (drop(a) !== drop(b)) { console.log("differ"); process.exit(1); }' "$1" "$2"; }
+check "--both-orders: sharing off (2 threads) -> identical votes" same_json "$T/both.json" "$T/both0.json"
+expect_fail "same_json tells different runs apart" same_json "$T/both.json" "$T/v1.json"
+check "--both-orders: sharing off computes every prompt token" jcheck "$T/both0.json" 'd.prefix_reused_tokens === 0 && d.prefill_tokens === d.prompt_tokens_total'
 J -m "$M" -k 2 --max-tokens 12 --think-budget 5 --seed 2 --json >"$T/tb.json" 2>"$T/err"
 check "thinking budget closes the thought" jcheck "$T/tb.json" 'd.votes.every((v) => v.finish === "eos" || (v.forced_close && v.text.includes("</think>")))'
 
@@ -62,6 +72,9 @@ check "thinking budget closes the thought" jcheck "$T/tb.json" 'd.votes.every((v
 node -e 'const fs=require("fs"); fs.writeFileSync(process.argv[1], JSON.stringify({query: "How do I detail a car?", candidates: ["Wash it.", "Wash, clay, polish, wax.", "Vacuum the inside.", "Hire someone.", "Use a pressure washer."]}))' "$T/cands.json"
 "$RRM" rank -m "$M" --input "$T/cands.json" --strategy elo --max-tokens 8 --seed 1 --json >"$T/elo.json" 2>"$T/err"
 check "rank elo: 10 matches, ratings for 5" jcheck "$T/elo.json" 'd.matches_played === 10 && d.matches.length === 10 && d.order.length === 5 && d.ratings.length === 5'
+check "rank elo: the 10 comparisons share prefixes (prefill < half the prompt tokens)" jcheck "$T/elo.json" 'd.prefill_tokens + d.prefix_reused_tokens === d.prompt_tokens_total && 2 * d.prefill_tokens < d.prompt_tokens_total'
+"$RRM" rank -m "$M" --input "$T/cands.json" --strategy elo --max-tokens 8 --seed 1 --json --no-prefix-share -t 2 >"$T/elo0.json" 2>"$T/err"
+check "rank elo: sharing off (2 threads) -> identical matches and ratings" same_json "$T/elo.json" "$T/elo0.json"
 "$RRM" rank -m "$M" --input "$T/cands.json" --strategy knockout --max-tokens 8 --seed 1 --json >"$T/ko.json" 2>"$T/err"
 check "rank knockout: 4 matches in 3 rounds" jcheck "$T/ko.json" 'd.matches_played === 4 && d.rounds === 3 && d.comparator_calls === 3'
 
