@@ -4,7 +4,9 @@
  * buffer each). Every buffer a sample needs is allocated at submit, so the per-token path
  * allocates nothing. Request life: QUEUED -> (WAIT: for a prefix source) -> PREFILL -> DECODE ->
  * DONE. `by_prompt` lists the admitted, unfinished requests sorted by prompt ids (then index),
- * for the longest-shared-prefix lookup at admission.
+ * for the longest-shared-prefix lookup at admission. `ret` holds the retained prompts of finished
+ * requests (at most eng_params.retain, least recently used evicted first): one sequence each,
+ * truncated to the prompt, owning the prompt ids it took over from its request.
  */
 #include "engine/engine.h"
 
@@ -32,7 +34,8 @@ struct request {
     int64_t prefilled;     /* prompt rows already computed (or taken from a shared prefix) */
     int64_t blocks;        /* KV blocks reserved */
     int src;               /* WAIT: request whose prompt KV this one forks */
-    int64_t share;         /* WAIT: prompt positions to take from src */
+    int64_t share;         /* WAIT: prompt positions to take from src (src <= -2: retained
+                            * prompt -2 - src, forked at once) */
     struct sample *s;      /* (n_samples) */
 };
 
@@ -48,6 +51,15 @@ struct eng {
     int64_t prefix_min;    /* resolved eng_params.prefix_min; < 0: no sharing */
     int32_t *by_prompt;    /* (cap_req) admitted unfinished requests, sorted by prompt */
     int n_sorted;
+    struct retained {
+        int seq;
+        int32_t *ids;      /* owned */
+        int64_t n, blocks; /* prompt tokens; KV blocks of its table */
+        uint64_t used;     /* clock of the last fork from it (or of its retention) */
+    } *ret;                /* (p.retain) */
+    int n_ret;
+    int64_t ret_blocks;    /* blocks held by retained prompts (counted as if private) */
+    uint64_t clock;
     rrm_batch_row *rows;   /* (n_batch) */
     struct row_owner {
         int req, sample;   /* sample -1: prefill row of the request */
@@ -74,9 +86,15 @@ int eng_init(struct eng **out, rrm_ctx *ctx, const rrm_model *model, const struc
     e->n_vocab = in.n_vocab;
     e->p = *p;
     e->prefix_min = p->prefix_min == 0 ? p->kv_block : p->prefix_min;
+    if (p->retain < 0 || p->retain > p->n_seq_max) {
+        rrm_free(e);
+        return rrm_errf(err, RRM_E_INVAL, "engine: retain %d not in 0..n_seq_max %d", p->retain,
+                        p->n_seq_max);
+    }
     e->rows = rrm_calloc((size_t)p->n_batch, sizeof *e->rows);
     e->owner = rrm_calloc((size_t)p->n_batch, sizeof *e->owner);
-    if (!e->rows || !e->owner) {
+    e->ret = rrm_calloc((size_t)(p->retain ? p->retain : 1), sizeof *e->ret);
+    if (!e->rows || !e->owner || !e->ret) {
         eng_free(e);
         return rrm_errf(err, RRM_E_NOMEM, "engine: out of memory for %d batch rows", p->n_batch);
     }
@@ -106,7 +124,29 @@ static void req_free(struct eng *e, struct request *q)
     rrm_free(q->close);
 }
 
-void eng_reset(struct eng *e)
+/* Drops retained prompt r (its sequence and ids). */
+static void ret_drop(struct eng *e, int r)
+{
+    struct retained *t = &e->ret[r];
+    rrm_seq_free(e->ctx, t->seq, NULL);
+    rrm_free(t->ids);
+    e->ret_blocks -= t->blocks;
+    e->ret[r] = e->ret[--e->n_ret];
+}
+
+/* Evicts the least recently used retained prompt; 0 when there is none. */
+static int ret_evict(struct eng *e)
+{
+    if (e->n_ret == 0) return 0;
+    int lru = 0;
+    for (int r = 1; r < e->n_ret; r++) {
+        if (e->ret[r].used < e->ret[lru].used) lru = r;
+    }
+    ret_drop(e, lru);
+    return 1;
+}
+
+void eng_forget(struct eng *e)
 {
     if (!e) return;
     for (int i = 0; i < e->n_req; i++) req_free(e, &e->req[i]);
@@ -118,12 +158,20 @@ void eng_reset(struct eng *e)
     memset(&e->st, 0, sizeof e->st);
 }
 
+void eng_reset(struct eng *e)
+{
+    if (!e) return;
+    eng_forget(e);
+    while (ret_evict(e)) {}
+}
+
 void eng_free(struct eng *e)
 {
     if (!e) return;
     eng_reset(e);
     rrm_free(e->req);
     rrm_free(e->by_prompt);
+    rrm_free(e->ret);
     rrm_free(e->rows);
     rrm_free(e->owner);
     rrm_free(e);
@@ -330,9 +378,16 @@ static void pick_source(struct eng *e, int i, int sorted)
             }
         }
     }
-    if (best >= 0 && (best_l < e->prefix_min || best_l < 1)) best = -1;
+    /* A retained prompt is fully computed: it wins a tie with a live request. */
+    for (int r = 0; e->prefix_min >= 0 && r < e->n_ret; r++) {
+        const struct retained *t = &e->ret[r];
+        int64_t l = common_prefix(q->prompt, q->r.n_prompt, t->ids, t->n);
+        if (l > q->r.n_prompt - 1) l = q->r.n_prompt - 1;
+        if (l >= best_l && l > 0) best = -2 - r, best_l = l;
+    }
+    if (best == -1 || best_l < e->prefix_min || best_l < 1) best = -1;
     q->src = best;
-    q->share = best >= 0 ? best_l : 0;
+    q->share = best != -1 ? best_l : 0;
 }
 
 /* Starts the prefill of a waiting request: from a fork of its source truncated to the shared
@@ -341,8 +396,16 @@ static void pick_source(struct eng *e, int i, int sorted)
 static int start_prefill(struct eng *e, struct request *q, rrm_err *err)
 {
     int seq;
-    if (q->src >= 0) {
-        int64_t have = computed(e, &e->req[q->src], &seq);
+    if (q->src != -1) {
+        int64_t have;
+        if (q->src <= -2) {
+            struct retained *t = &e->ret[-2 - q->src];
+            seq = t->seq;
+            have = t->n;
+            t->used = ++e->clock;
+        } else {
+            have = computed(e, &e->req[q->src], &seq);
+        }
         if (have < q->share) return 0;
         seq = rrm_seq_fork(e->ctx, seq, err);
         if (seq < 0) return seq;
@@ -373,7 +436,7 @@ static int resolve_waits(struct eng *e, rrm_err *err)
     for (int i = 0; i < e->n_req; i++) {
         struct request *q = &e->req[i];
         if (q->state != REQ_WAIT) continue;
-        int st = q->src >= 0 ? e->req[q->src].state : REQ_PREFILL;
+        int st = q->src >= 0 ? e->req[q->src].state : REQ_WAIT;
         if (st != REQ_WAIT && st != REQ_PREFILL && st != REQ_DECODE) pick_source(e, i, 0);
         int rc = start_prefill(e, q, err);
         if (rc < 0) return rc;
@@ -388,7 +451,13 @@ static int admit(struct eng *e, rrm_err *err)
     for (int i = 0; i < e->n_req; i++) {
         struct request *q = &e->req[i];
         if (q->state != REQ_QUEUED) continue;
-        if (e->reserved + q->blocks > total || e->seq_reserved + q->r.n_samples > e->p.n_seq_max)
+        /* Retained prompts give way to a request that needs their blocks or slots. */
+        while (e->reserved + e->ret_blocks + q->blocks > total ||
+               e->seq_reserved + e->n_ret + q->r.n_samples > e->p.n_seq_max) {
+            if (!ret_evict(e)) break;
+        }
+        if (e->reserved + e->ret_blocks + q->blocks > total ||
+            e->seq_reserved + e->n_ret + q->r.n_samples > e->p.n_seq_max)
             break; /* keep submission order: later requests wait too */
         for (int k = 0; k < q->r.n_samples; k++) {
             rrm_sampler_params sp = q->r.sampling;
@@ -403,6 +472,10 @@ static int admit(struct eng *e, rrm_err *err)
         e->reserved += q->blocks;
         e->seq_reserved += q->r.n_samples;
         sorted_insert(e, i);
+        if (q->src <= -2) { /* fork a retained prompt now, before an eviction can drop it */
+            int rc = start_prefill(e, q, err);
+            if (rc < 0) return rc;
+        }
     }
     return resolve_waits(e, err);
 }
@@ -417,19 +490,46 @@ static void req_done(struct eng *e, struct request *q)
     q->state = REQ_DONE;
 }
 
+/* Keeps seq (the last live sequence of finished request q, prompt computed) as a retained
+ * prompt, truncated to the prompt; takes over q's prompt ids. Returns 0 when not kept (the caller
+ * frees seq): retention off, or a retained prompt already starts with this one. A retained
+ * prompt that is a prefix of this one is replaced; a full list drops its least recently used. */
+static int retain(struct eng *e, struct request *q, int seq)
+{
+    if (e->p.retain == 0 || e->prefix_min < 0) return 0;
+    for (int r = 0; r < e->n_ret; r++) {
+        const struct retained *t = &e->ret[r];
+        int64_t l = common_prefix(q->prompt, q->r.n_prompt, t->ids, t->n);
+        if (l == q->r.n_prompt) return 0;
+        if (l == t->n) {
+            ret_drop(e, r);
+            r--;
+        }
+    }
+    if (e->n_ret == e->p.retain) ret_evict(e);
+    if (rrm_seq_truncate(e->ctx, seq, q->r.n_prompt, NULL) != RRM_OK) return 0;
+    struct retained *t = &e->ret[e->n_ret++];
+    *t = (struct retained){seq, q->prompt, q->r.n_prompt,
+                           ceil_div(q->r.n_prompt, e->p.kv_block), ++e->clock};
+    e->ret_blocks += t->blocks;
+    q->prompt = NULL; /* owned by the retained entry now; a done request never reads it */
+    q->r.prompt = NULL;
+    return 1;
+}
+
 static void finish_sample(struct eng *e, struct request *q, struct sample *s, int why)
 {
     s->finish = why;
     e->seq_reserved--;
-    if (s->seq >= 0) {
-        rrm_seq_free(e->ctx, s->seq, NULL);
+    int last = 1;
+    for (int i = 0; i < q->r.n_samples; i++) last &= q->s[i].finish != ENG_RUNNING;
+    int seq = s->seq;
+    s->seq = -1;
+    if (last) req_done(e, q); /* first: it looks q up in by_prompt by its prompt ids */
+    if (seq >= 0) {
+        if (!last || !retain(e, q, seq)) rrm_seq_free(e->ctx, seq, NULL);
         e->live_seqs--;
-        s->seq = -1;
     }
-    for (int i = 0; i < q->r.n_samples; i++) {
-        if (q->s[i].finish == ENG_RUNNING) return;
-    }
-    req_done(e, q);
 }
 
 /* Takes the next token of a sample from the logits (or the forced close sequence), records it

@@ -20,6 +20,11 @@
  * dependents, so waits cannot form a cycle; a waiter whose source is cancelled picks another or
  * prefills from scratch. A shared position holds exactly the K/V a fresh prefill would write, so
  * outputs are bit-identical with sharing on or off.
+ * With eng_params.retain > 0, the prompt KV of a finished request is kept (one sequence truncated
+ * to the prompt) as a source for later requests, also across eng_forget — e.g. the next round of
+ * a knockout, or the next batch of an eval sharing the system prompt. Retained prompts hold
+ * blocks and sequence slots outside any reservation, so admission counts them as used and evicts
+ * them (least recently used first) when a request would not fit otherwise.
  *
  * Admission reserves the worst case (prompt + k * max_new_tokens, in KV blocks, shared blocks
  * counted as if private) and k sequence slots, so a running request never runs out of KV blocks
@@ -63,6 +68,7 @@ struct eng_params {
     int prefix_min; /* shortest shared prompt prefix worth forking, in tokens: 0 = one KV block
                      * (default: below that the whole share sits in a block that is copied
                      * anyway), < 0 = never share (every request prefills its whole prompt) */
+    int retain;     /* finished prompts kept as prefix sources, at most (0 = none; <= n_seq_max) */
 };
 
 struct eng;
@@ -105,7 +111,10 @@ struct eng_stats {
 };
 void eng_get_stats(const struct eng *e, struct eng_stats *out);
 
-/* Forgets every request and frees their sequences (the context is reusable). */
+/* Forgets every request and frees their sequences and every retained prompt: all KV blocks
+ * of the context are free afterwards. */
 void eng_reset(struct eng *e);
+/* Forgets every request (their results too) but keeps the retained prompts for the next ones. */
+void eng_forget(struct eng *e);
 
 #endif

@@ -35,14 +35,20 @@ static rrm_ctx *new_ctx(const rrm_model *m, int threads, int n_batch)
     return new_ctx_n(m, threads, n_batch, 2048, 16);
 }
 
-static struct eng *new_eng_p(rrm_ctx *c, const rrm_model *m, int n_batch, int n_seq,
-                             int prefix_min)
+static struct eng *new_eng_r(rrm_ctx *c, const rrm_model *m, int n_batch, int n_seq,
+                             int prefix_min, int retain)
 {
-    struct eng_params ep = {n_batch, 16, n_seq, prefix_min};
+    struct eng_params ep = {n_batch, 16, n_seq, prefix_min, retain};
     struct eng *e = NULL;
     rrm_err err = {0};
     if (eng_init(&e, c, m, &ep, &err) != RRM_OK) fprintf(stderr, "eng: %s\n", err.msg);
     return e;
+}
+
+static struct eng *new_eng_p(rrm_ctx *c, const rrm_model *m, int n_batch, int n_seq,
+                             int prefix_min)
+{
+    return new_eng_r(c, m, n_batch, n_seq, prefix_min, 0);
 }
 
 static struct eng *new_eng(rrm_ctx *c, const rrm_model *m, int n_batch)
@@ -292,14 +298,14 @@ static void test_prefix_share_equal(const rrm_model *m)
     CHECK(same);
 }
 
-/* Tokens of request `req` sample 0 (up to 32) into out. */
-static void sample0(const struct eng *e, int req, int32_t out[32])
+/* Tokens of sample k of request `req` (up to 32) into out, the rest -1. */
+static void sample_k(const struct eng *e, int req, int k, int32_t out[32])
 {
     const int32_t *t;
     int64_t n;
     int fin;
     memset(out, 0xff, 32 * sizeof(int32_t));
-    if (eng_result(e, req, 0, &t, &n, &fin) == RRM_OK) memcpy(out, t, (size_t)n * sizeof *t);
+    if (eng_result(e, req, k, &t, &n, &fin) == RRM_OK) memcpy(out, t, (size_t)n * sizeof *t);
 }
 
 static void test_prefix_source_gone(const rrm_model *m)
@@ -331,7 +337,7 @@ static void test_prefix_source_gone(const rrm_model *m)
     eng_get_stats(e, &st);
     CHECK_EQ(st.prefix_reused, 0);
     CHECK_EQ(st.prefill_tokens, 160);
-    sample0(e, 1, t);
+    sample_k(e, 1, 0, t);
     CHECK(memcmp(t, alone[1][0], sizeof t) == 0);
     CHECK_EQ(rrm_ctx_free_blocks(ctx), rrm_ctx_total_blocks(ctx));
     /* 2. The source is cancelled while a request waits on it (batch 8: A has computed 8 of
@@ -345,7 +351,7 @@ static void test_prefix_source_gone(const rrm_model *m)
     CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
     eng_get_stats(e, &st);
     CHECK_EQ(st.prefix_reused, 0);
-    sample0(e, 1, t);
+    sample_k(e, 1, 0, t);
     CHECK(memcmp(t, alone[1][0], sizeof t) == 0);
     CHECK_EQ(rrm_ctx_free_blocks(ctx), rrm_ctx_total_blocks(ctx));
     /* 3. A chain C -> B -> A; B is cancelled while both wait: C re-picks A (70 positions). */
@@ -359,9 +365,9 @@ static void test_prefix_source_gone(const rrm_model *m)
     eng_get_stats(e, &st);
     CHECK_EQ(st.prefix_reused, 70);
     CHECK_EQ(st.prefill_tokens, 80 + 10);
-    sample0(e, 0, t);
+    sample_k(e, 0, 0, t);
     CHECK(memcmp(t, alone[0][0], sizeof t) == 0);
-    sample0(e, 2, t);
+    sample_k(e, 2, 0, t);
     CHECK(memcmp(t, alone[2][0], sizeof t) == 0);
     /* 4. Without the cancel, C forks B for 75 positions. */
     eng_reset(e);
@@ -372,7 +378,7 @@ static void test_prefix_source_gone(const rrm_model *m)
     eng_get_stats(e, &st);
     CHECK_EQ(st.prefix_reused, 70 + 75);
     for (int i = 0; i < 3; i++) {
-        sample0(e, i, t);
+        sample_k(e, i, 0, t);
         CHECK(memcmp(t, alone[i][0], sizeof t) == 0);
     }
     eng_free(e);
@@ -410,6 +416,74 @@ static void test_prefix_tight(const rrm_model *m)
     CHECK_EQ(run_cfg(m, (struct run_cfg){2, 9, 0, 7, 2048}, rs, 6, got, &st), RRM_OK);
     CHECK(memcmp(ref, got, sizeof ref) == 0);
     CHECK(st.prefix_reused >= 5 * 40);
+}
+
+/* Retained prompts: a finished request's prompt serves later requests, across eng_forget; they
+ * give way (LRU) when a request needs their blocks or slots; eng_reset frees them all. */
+static void test_prefix_retain(const rrm_model *m)
+{
+    fill_prompts();
+    int32_t pa[64], pb[64], pc[64];
+    memcpy(pa, base_prompt, sizeof pa);
+    memcpy(pb, base_prompt, sizeof pb);
+    memcpy(pc, other_prompt, sizeof pc);
+    pb[50] = 3; /* B shares 50 with A; C shares nothing */
+    struct eng_request a = make_req(pa, 64, 3, 1.0f, 1, 20);
+    struct eng_request b = make_req(pb, 64, 3, 1.0f, 2, 20);
+    struct eng_request c = make_req(pc, 64, 3, 1.0f, 3, 20);
+    static int32_t alone[1][4][32];
+    CHECK_EQ(run_cfg(m, (struct run_cfg){1, 64, -1, 16, 2048}, &b, 1, alone, NULL), RRM_OK);
+    /* KV for 20 blocks: one request's worst case is 13, a retained 64-token prompt holds 4. */
+    rrm_ctx *ctx = new_ctx_n(m, 1, 64, 20 * 16, 8);
+    struct eng *e = new_eng_r(ctx, m, 64, 8, 0, 2);
+    rrm_err err = {0};
+    struct eng_stats st;
+    int32_t t[32];
+    CHECK(eng_submit(e, &a, &err) == 0);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), 20 - 4); /* A's prompt is kept */
+    eng_forget(e);
+    CHECK(eng_submit(e, &b, &err) == 0);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 50);
+    CHECK_EQ(st.prefill_tokens, 14);
+    for (int k = 0; k < 3; k++) {
+        sample_k(e, 0, k, t);
+        CHECK(memcmp(t, alone[0][k], sizeof t) == 0);
+    }
+    /* A and B retained: 8 blocks counted, 5 in fact (B shares A's first 3). C needs 13 of 20, so
+     * one of them is evicted. */
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), 20 - 5);
+    eng_forget(e);
+    CHECK(eng_submit(e, &c, &err) == 0);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 0);
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), 20 - 8); /* C and the most recent of A, B kept */
+    /* A request with the same prompt as a retained one: shares all but its last row. */
+    eng_forget(e);
+    CHECK(eng_submit(e, &c, &err) == 0);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 63);
+    CHECK_EQ(st.prefill_tokens, 1);
+    /* Sequence slots: 8, two retained; a request of 8 samples evicts both. */
+    eng_forget(e);
+    struct eng_request c8 = make_req(pc, 64, 8, 1.0f, 3, 1);
+    CHECK(eng_submit(e, &c8, &err) == 0);
+    CHECK_EQ(eng_run(e, NULL, &err), RRM_OK);
+    eng_get_stats(e, &st);
+    CHECK_EQ(st.prefix_reused, 0); /* its source was evicted to make room */
+    eng_reset(e);
+    CHECK_EQ(rrm_ctx_free_blocks(ctx), rrm_ctx_total_blocks(ctx));
+    /* Bad retain values. */
+    struct eng_params ep = {8, 16, 4, 0, 5};
+    struct eng *bad = NULL;
+    CHECK_EQ(eng_init(&bad, ctx, m, &ep, &err), RRM_E_INVAL);
+    CHECK(bad == NULL);
+    eng_free(e);
+    rrm_ctx_free(ctx);
 }
 
 static void test_bad_requests(const rrm_model *m)
@@ -453,6 +527,7 @@ int main(void)
         test_prefix_share_equal(m);
         test_prefix_source_gone(m);
         test_prefix_tight(m);
+        test_prefix_retain(m);
     }
     rrm_model_free(m);
     unlink(model_path);

@@ -4,7 +4,9 @@
  * votes, every comparison of a call submitted at once so they share the forwards, and with
  * prefix_share the engine prefills a prefix of ids common to several comparisons — system
  * prompt + query, or up to the end of a shared first response — only once) → text → verdict →
- * votes.
+ * votes. The engine lives as long as the context, and with prefix_share it retains the prompts
+ * of finished comparisons (JUDGE_RETAIN at most), so the next call — a knockout's next round, an
+ * eval's next batch — starts from the system prompt + query already computed.
  *
  * Seeds: vote i of comparison c samples with seed mix(seed, c.index) + i, so a comparison's
  * votes do not depend on which other comparisons share the call (the forward does not either).
@@ -20,6 +22,7 @@
 #define JUDGE_MAX_CTX ((int64_t)1 << 20)
 #define JUDGE_MAX_SEQ 1024
 #define FINISH_NOT_RUN 4
+#define JUDGE_RETAIN 8
 
 struct rrm_judge {
     rrm_judge_params p;
@@ -28,6 +31,7 @@ struct rrm_judge {
     rrm_tokenizer *tok;
     rrm_template *tpl;
     rrm_ctx *ctx;           /* made lazily, grown when a run needs more */
+    struct eng *eng;        /* over ctx; made and dropped with it */
     int64_t ctx_tokens;
     int ctx_seqs;
     int32_t think_end, eos;
@@ -59,6 +63,7 @@ static uint64_t splitmix(uint64_t x)
 void rrm_judge_close(rrm_judge *j)
 {
     if (!j) return;
+    eng_free(j->eng);
     rrm_ctx_free(j->ctx);
     rrm_template_free(j->tpl);
     rrm_tokenizer_free(j->tok);
@@ -185,7 +190,9 @@ static int64_t job_tokens(const rrm_judge *j, const struct job *jb)
 
 static int ensure_ctx(rrm_judge *j, int64_t tokens, int seqs, rrm_err *err)
 {
-    if (j->ctx && j->ctx_tokens >= tokens && j->ctx_seqs >= seqs) return RRM_OK;
+    if (j->ctx && j->eng && j->ctx_tokens >= tokens && j->ctx_seqs >= seqs) return RRM_OK;
+    eng_free(j->eng);
+    j->eng = NULL;
     rrm_ctx_free(j->ctx);
     j->ctx = NULL;
     rrm_ctx_params cp = rrm_ctx_default_params();
@@ -201,7 +208,10 @@ static int ensure_ctx(rrm_judge *j, int64_t tokens, int seqs, rrm_err *err)
                                             (long long)tokens);
     j->ctx_tokens = tokens;
     j->ctx_seqs = seqs;
-    return RRM_OK;
+    int retain = j->p.prefix_share ? (seqs < JUDGE_RETAIN ? seqs : JUDGE_RETAIN) : 0;
+    struct eng_params ep = {j->p.n_batch, JUDGE_KV_BLOCK, seqs, j->p.prefix_share ? 0 : -1,
+                            retain};
+    return eng_init(&j->eng, j->ctx, j->model, &ep, err);
 }
 
 /* Decodes the finished votes of comparison i and tallies them; with early stopping cancels the
@@ -298,10 +308,7 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
     if (seqs > JUDGE_MAX_SEQ) seqs = JUDGE_MAX_SEQ;
     if (seqs < j->p.k) seqs = j->p.k;
     if (rc == RRM_OK && n > 0) rc = ensure_ctx(j, j->p.n_ctx ? j->p.n_ctx : need, seqs, err);
-    if (rc == RRM_OK && n > 0) {
-        struct eng_params ep = {j->p.n_batch, JUDGE_KV_BLOCK, seqs, j->p.prefix_share ? 0 : -1};
-        rc = eng_init(&e, j->ctx, j->model, &ep, err);
-    }
+    if (rc == RRM_OK && n > 0) e = j->eng;
     for (int i = 0; rc == RRM_OK && i < n; i++) {
         struct eng_request r = {0};
         r.prompt = jobs[i].ids;
@@ -357,7 +364,10 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
         }
         stats->seconds = rrm_time_s() - t0;
     }
-    eng_free(e);
+    if (e) { /* results are copied out: forget the requests, keep the retained prompts */
+        if (rc == RRM_OK) eng_forget(e);
+        else eng_reset(e);
+    }
     for (int i = 0; i < n; i++) rrm_tokens_free(jobs[i].ids);
     rrm_free(jobs);
     if (rc != RRM_OK) {

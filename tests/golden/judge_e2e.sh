@@ -7,7 +7,8 @@
 #   - k votes share one prefill; verdict counts add up; same seed -> same output on 1 and 2
 #     threads; the thinking budget closes the thought;
 #   - prefix sharing: --both-orders and rank reuse the common prompt prefix (prompt = prefill +
-#     reused) and give the same output as --no-prefix-share;
+#     reused; knockout rounds start from the prompts retained from the round before) and give
+#     the same output as --no-prefix-share;
 #   - rank: ELO plays n(n-1)/2 matches, knockout n-1 in ceil(log2 n) rounds;
 #   - bad input (missing file, invalid UTF-8, prompt over the context, k = 0) -> clear errors.
 . tests/golden/lib.sh
@@ -77,6 +78,9 @@ check "rank elo: the 10 comparisons share prefixes (prefill < half the prompt to
 check "rank elo: sharing off (2 threads) -> identical matches and ratings" same_json "$T/elo.json" "$T/elo0.json"
 "$RRM" rank -m "$M" --input "$T/cands.json" --strategy knockout --max-tokens 8 --seed 1 --json >"$T/ko.json" 2>"$T/err"
 check "rank knockout: 4 matches in 3 rounds" jcheck "$T/ko.json" 'd.matches_played === 4 && d.rounds === 3 && d.comparator_calls === 3'
+"$RRM" rank -m "$M" --input "$T/cands.json" --strategy knockout --max-tokens 8 --seed 1 --json --no-prefix-share >"$T/ko0.json" 2>"$T/err"
+check "rank knockout: same bracket with sharing off" same_json "$T/ko.json" "$T/ko0.json"
+check "rank knockout: later rounds reuse the retained prefix" jcheck "$T/ko.json" '2 * d.prefix_reused_tokens > d.prompt_tokens_total && d.prefill_tokens + d.prefix_reused_tokens === d.prompt_tokens_total'
 
 # Bad input: clear errors, no crash.
 printf 'ok \377\376 bad' >"$T/bad.txt"
