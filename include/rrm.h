@@ -566,7 +566,9 @@ void rrm_rank_result_free(rrm_rank_result *r);
  * and its k votes are forks of it, and the votes of all comparisons share every forward. With
  * prefix_share (default) a comparison whose prompt ids start like another's (same system prompt
  * and query; same first response) forks that one's KV for the shared positions and prefills
- * only the rest — the same numbers, so the same verdicts as without sharing.
+ * only the rest — the same numbers, so the same verdicts as without sharing. The prompts of
+ * finished comparisons stay cached (a few, evicted when KV is needed) for the next call, e.g. the
+ * next knockout round.
  * Single owner, not thread-safe. Results depend only on (model, inputs, params), not on the
  * thread count or on which other comparisons share the call. */
 typedef struct rrm_judge rrm_judge;
