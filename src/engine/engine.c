@@ -47,7 +47,6 @@ struct eng {
     int n_req, cap_req;
     int64_t reserved;      /* blocks reserved by admitted, unfinished requests */
     int seq_reserved;      /* sequence slots reserved by their unfinished samples */
-    int live_seqs;
     int64_t prefix_min;    /* resolved eng_params.prefix_min; < 0: no sharing */
     int32_t *by_prompt;    /* (cap_req) admitted unfinished requests, sorted by prompt */
     int n_sorted;
@@ -105,10 +104,7 @@ int eng_init(struct eng **out, rrm_ctx *ctx, const rrm_model *model, const struc
 static void req_release(struct eng *e, struct request *q)
 {
     for (int i = 0; q->s && i < q->r.n_samples; i++) {
-        if (q->s[i].seq >= 0) {
-            rrm_seq_free(e->ctx, q->s[i].seq, NULL);
-            e->live_seqs--;
-        }
+        if (q->s[i].seq >= 0) rrm_seq_free(e->ctx, q->s[i].seq, NULL);
         q->s[i].seq = -1;
         rrm_sampler_free(q->s[i].smp);
         q->s[i].smp = NULL;
@@ -153,7 +149,6 @@ void eng_forget(struct eng *e)
     e->n_req = 0;
     e->reserved = 0;
     e->seq_reserved = 0;
-    e->live_seqs = 0;
     e->n_sorted = 0;
     memset(&e->st, 0, sizeof e->st);
 }
@@ -423,7 +418,6 @@ static int start_prefill(struct eng *e, struct request *q, rrm_err *err)
         q->prefilled = 0;
     }
     q->s[0].seq = seq;
-    e->live_seqs++;
     q->state = REQ_PREFILL;
     return 1;
 }
@@ -526,10 +520,7 @@ static void finish_sample(struct eng *e, struct request *q, struct sample *s, in
     int seq = s->seq;
     s->seq = -1;
     if (last) req_done(e, q); /* first: it looks q up in by_prompt by its prompt ids */
-    if (seq >= 0) {
-        if (!last || !retain(e, q, seq)) rrm_seq_free(e->ctx, seq, NULL);
-        e->live_seqs--;
-    }
+    if (seq >= 0 && (!last || !retain(e, q, seq))) rrm_seq_free(e->ctx, seq, NULL);
 }
 
 /* Takes the next token of a sample from the logits (or the forced close sequence), records it
@@ -576,7 +567,6 @@ static int start_samples(struct eng *e, struct request *q, const float *logits, 
         int seq = rrm_seq_fork(e->ctx, q->s[0].seq, err);
         if (seq < 0) return seq;
         q->s[k].seq = seq;
-        e->live_seqs++;
     }
     q->state = REQ_DECODE;
     for (int k = 0; k < q->r.n_samples; k++) {
