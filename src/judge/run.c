@@ -202,7 +202,10 @@ static int ensure_ctx(rrm_judge *j, int64_t tokens, int seqs, rrm_err *err)
     cp.n_threads = j->p.n_threads;
     cp.kv_block = JUDGE_KV_BLOCK;
     cp.kv_type = j->p.kv_type;
-    cp.n_logits_max = j->p.n_batch;
+    /* A forward asks logits for at most one row per live sequence (a decode row per running
+     * vote, the last prompt row per comparison), so the logits buffer (rows x n_vocab floats,
+     * 300 MB for 512 rows of a 152k vocabulary, zeroed at init) needs no more rows than that. */
+    cp.n_logits_max = seqs < j->p.n_batch ? seqs : j->p.n_batch;
     int rc = rrm_ctx_init(&j->ctx, j->model, &cp, err);
     if (rc != RRM_OK) return rrm_err_prefix(err, "judge: context of %lld KV tokens",
                                             (long long)tokens);
