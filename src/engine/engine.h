@@ -28,8 +28,8 @@
  *
  * Admission reserves the worst case (prompt + k * max_new_tokens, in KV blocks, shared blocks
  * counted as if private) and k sequence slots, so a running request never runs out of KV blocks
- * or slots: every block in use is referenced by some unfinished request, and no request
- * references more distinct blocks than it reserved. Results depend only on (model, prompt, seed):
+ * or slots: every block in use is referenced by some unfinished request or retained prompt, and
+ * none of them references more distinct blocks than it reserved (or counts, for a retained one). Results depend only on (model, prompt, seed):
  * the forward does not depend on batch composition, and each sample owns its RNG.
  *
  * Not thread-safe: one thread owns an engine and its context. The engine knows nothing of judges.
