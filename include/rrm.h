@@ -586,6 +586,9 @@ typedef struct rrm_judge_params {
     const char *template_name;    /* force a chat template family (NULL = detect) */
     rrm_progress_cb progress;     /* tokens generated / budget, once per forward; may be NULL */
     void *progress_user;
+    int64_t kv_max;               /* with n_ctx 0: allocate at most this many KV tokens (0 =
+                                   * 1 << 20), but never less than one comparison needs; the
+                                   * comparisons of a run then wait for each other's blocks */
 } rrm_judge_params;
 rrm_judge_params rrm_judge_default_params(void);
 
