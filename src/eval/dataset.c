@@ -7,7 +7,8 @@
  * Row mapping (a = the side the dataset calls chosen / response1 / output_1 / response_A):
  *  rewardbench  rewardbench/rewardbench_filtered.jsonl: subset, id, prompt, chosen, rejected
  *  pandalm      pandalm/testset-v1.json: idx, instruction (+ "\n\n" + input when non-empty),
- *               response1, response2, gold = majority of annotator1..3 (0 tie, 1, 2)
+ *               response1, response2 (a JSON true/false there is the text "True"/"False"),
+ *               gold = majority of annotator1..3 (0 tie, 1, 2)
  *  llmbar       llmbar/{Natural,Adversarial_*}.json: id = position in the file, input,
  *               output_1, output_2, label 1 | 2
  *  judgebench   judgebench/judgebench_{gpt-4o,claude}*.jsonl: pair_id, question, response_A,
@@ -181,6 +182,20 @@ static int row_rewardbench(json_t *o, struct fields *f, char *why, size_t wl)
     return 0;
 }
 
+/* PandaLM's testset-v1.json has 6 responses stored as JSON true (rows 157-164: the model
+ * answered "True"); upstream Python reads them as str(True) = "True", and so do we. */
+static int get_text_pandalm(json_t *o, const char *field, const char **s, size_t *len,
+                            char *why, size_t wl)
+{
+    json_t *v = json_object_get(o, field);
+    if (v && json_is_boolean(v)) {
+        *s = json_is_true(v) ? "True" : "False";
+        *len = strlen(*s);
+        return 0;
+    }
+    return get_text(o, field, s, len, why, wl);
+}
+
 static int row_pandalm(json_t *o, struct fields *f, char *why, size_t wl)
 {
     const char *ins, *inp;
@@ -190,8 +205,8 @@ static int row_pandalm(json_t *o, struct fields *f, char *why, size_t wl)
     if (get_id(o, "idx", f->id, sizeof f->id, why, wl) ||
         get_text(o, "instruction", &ins, &il, why, wl) ||
         get_text(o, "input", &inp, &nl, why, wl) ||
-        get_text(o, "response1", &f->a, &f->a_len, why, wl) ||
-        get_text(o, "response2", &f->b, &f->b_len, why, wl) ||
+        get_text_pandalm(o, "response1", &f->a, &f->a_len, why, wl) ||
+        get_text_pandalm(o, "response2", &f->b, &f->b_len, why, wl) ||
         get_label(o, "annotator1", 0, 2, &l[0], why, wl) ||
         get_label(o, "annotator2", 0, 2, &l[1], why, wl) ||
         get_label(o, "annotator3", 0, 2, &l[2], why, wl))
