@@ -135,15 +135,15 @@ int cli_eval(int argc, char **argv)
         "usage: rrm eval -m MODEL --bench NAME --out DIR [-k N] [--seed S] [--limit N]\n"
         "       [--subset S,...] [--shard I/N] [--max-tokens N] [--think-budget N]\n"
         "       [--temp T] [--top-p P] [--top-k K] [--min-p P] [-t N] [--batch ROWS]\n"
-        "       [--kv-mem MIB] [--kv-f16] [--template NAME] [--data DIR]\n"
-        "       [--on-bad-row fail|skip] [-q]\n"
+        "       [--kv-mem MIB (default 4096) | --kv-tokens N] [--kv-f16] [--template NAME]\n"
+        "       [--n-batch TOKENS] [--data DIR] [--on-bad-row fail|skip] [-q]\n"
         "NAME: rewardbench | pandalm | llmbar | judgebench | jsonl:FILE\n"
         "Rerunning the same command continues an interrupted run.\n";
     struct eval_params p;
     eval_default_params(&p);
     const char *shard = NULL, *bad_row = "fail";
     char databuf[PATH_MAX + 32];
-    long long v = 0, kv_mem = 0;
+    long long v = 0, kv_mem = 4096; /* MiB of KV cache at most (--kv-mem) */
     double f = 0;
     struct ui u = {isatty(1), 0, 0};
     for (int i = 1; i < argc; i++) {
@@ -181,6 +181,8 @@ int cli_eval(int argc, char **argv)
         INT("-t", 1, 512, p.judge.n_threads = (int)v)
         INT("--threads", 1, 512, p.judge.n_threads = (int)v)
         INT("--batch", 1, 1024, p.batch = (int)v) INT("--kv-mem", 1, 1 << 24, kv_mem = v)
+        INT("--kv-tokens", 1, 1 << 20, p.kv_budget = v)
+        INT("--n-batch", 1, 1 << 16, p.judge.n_batch = (int)v)
         FLT("--temp", 0, 100, p.judge.sampling.temperature = (float)f)
         FLT("--top-p", 0, 1, p.judge.sampling.top_p = (float)f)
         FLT("--min-p", 0, 1, p.judge.sampling.min_p = (float)f)
@@ -219,7 +221,7 @@ int cli_eval(int argc, char **argv)
     cli_log_init(0);
     rrm_json_init();
     rrm_err err = {0};
-    if (kv_mem) {
+    if (!p.kv_budget) {
         /* KV bytes per token: K and V for every layer (f32 or f16 elements). */
         rrm_model *m = NULL;
         if (rrm_model_load(&m, p.model, NULL, &err) != RRM_OK) return cli_fail("eval", &err);

@@ -250,7 +250,8 @@ static int report_md(struct rrm_str *m, const struct eval_settings *s,
         }
     }
     rrm_str_appendf(m, "\n## Subsets\n\n| subset | section | weight | rows | accuracy | correct "
-                       "| wrong | no decision | gold ties |\n|---|---|---|---|---|---|---|---|---|\n");
+                       "| wrong | no decision | gold ties |\n");
+    rrm_str_appendf(m, "|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < sc->n_subsets; i++) {
         const struct eval_subset_score *u = &sc->subsets[i];
         rrm_str_appendf(m, "| ");

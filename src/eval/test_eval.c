@@ -296,7 +296,8 @@ static void test_shipped_data(void)
     CHECK_EQ(eval_dataset_load(&d, "judgebench", data_dir(), 1, NULL, NULL, &e), RRM_OK);
     CHECK_EQ(d.n_rows, 620);
     int64_t know = 0;
-    for (int64_t i = 0; i < d.n_rows; i++) know += strcmp(d.rows[i].subset, "gpt-4o/knowledge") == 0;
+    for (int64_t i = 0; i < d.n_rows; i++)
+        know += strcmp(d.rows[i].subset, "gpt-4o/knowledge") == 0;
     CHECK_EQ(know, 154);
     eval_dataset_free(&d);
     CHECK_EQ(eval_dataset_load(&d, "nosuch", data_dir(), 1, NULL, NULL, &e), RRM_E_INVAL);

@@ -255,7 +255,8 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
     if (!jobs) return rrm_errf(err, RRM_E_NOMEM, "judge: out of memory for %d comparisons", n);
     struct eng *e = NULL;
     int rc = RRM_OK;
-    int64_t need = 0, need_one = 0, n_ctx_train = j->info.n_ctx_train > 0 ? j->info.n_ctx_train : INT64_MAX;
+    int64_t need = 0, need_one = 0;
+    int64_t n_ctx_train = j->info.n_ctx_train > 0 ? j->info.n_ctx_train : INT64_MAX;
     for (int i = 0; rc == RRM_OK && i < n; i++) {
         struct job *jb = &jobs[i];
         rc = rrm_judge_prompt(j, &pairs[i], NULL, NULL, &jb->ids, &jb->n_ids, &jb->swapped, err);

@@ -6,13 +6,14 @@
 #     from results.jsonl (random weights give invalid verdicts: the 0.5 rule decides);
 #   - jsonl:FILE with malformed rows: --on-bad-row fail names file:line, skip reports each one;
 #   - resume: SIGKILL mid-run + a torn last line, rerun == uninterrupted run, row for row;
-#   - a rerun with other settings is refused; sharded (3 shards, other batch size) + merged ==
-#     unsharded (report identical but for timing; results identical but for seconds).
+#   - a rerun with other settings is refused; sharded (2 shards, other batch size, a small KV
+#     cap) + merged == unsharded (report identical but for timing; results but for seconds).
 . tests/golden/lib.sh
 M=$T/m
 "$MKMODEL" --shape tiny --seed 1 --out "$M" --gguf f32 --tokenizer-dir "$SHARED/data/deepseek-r1-distill-qwen-7b" >"$T/mk.log" 2>&1 || { cat "$T/mk.log"; echo "eval_e2e: 0 passed, 1 failed"; exit 1; }
 G=$M/model-f32.gguf
-E() { "$RRM" eval -m "$G" --max-tokens 4 --data "$SHARED/data" "$@"; }
+# --n-batch 64: a 64-row logits buffer instead of 512 x 152064 floats (results do not change).
+E() { "$RRM" eval -m "$G" --max-tokens 4 --n-batch 64 --data "$SHARED/data" "$@"; }
 # jcheck FILE JS-EXPRESSION: d = the parsed JSON file, rows = its results.jsonl (same folder).
 jcheck() { node -e 'const fs=require("fs"), p=require("path"); const d=JSON.parse(fs.readFileSync(process.argv[1])); const rf=p.join(p.dirname(process.argv[1]),"results.jsonl"); const rows=fs.existsSync(rf)?fs.readFileSync(rf,"utf8").split("\n").filter((l)=>l).map((l)=>JSON.parse(l)):[]; const ok=eval(process.argv[2]); if(!ok){console.log("false:", process.argv[2]); process.exit(1);}' "$1" "$2"; }
 # same_rows DIR1 DIR2: results.jsonl equal row for row, ignoring the seconds.
@@ -62,13 +63,13 @@ check "jsonl: subsets, a tie row, agreement" jcheck "$T/j2/report.json" 'd.rows 
 fi
 
 # Resume after SIGKILL (and a torn last line) == the uninterrupted reference run.
-"$RRM" eval -m "$G" --max-tokens 4 --data "$SHARED/data" $R --batch 1 --out "$T/res" >/dev/null 2>&1 &
+"$RRM" eval -m "$G" --max-tokens 4 --n-batch 64 --data "$SHARED/data" $R --batch 1 --out "$T/res" >/dev/null 2>&1 &
 pid=$!
 i=0
-while [ $i -lt 400 ]; do
+while [ $i -lt 1000 ]; do
     n=$(cat "$T/res/results.jsonl" 2>/dev/null | wc -l)
-    [ "$n" -ge 3 ] && break
-    sleep 0.05
+    [ "$n" -ge 1 ] && break # the earliest moment: 7 rows still to go
+    sleep 0.02
     i=$((i + 1))
 done
 kill -9 $pid 2>/dev/null
@@ -89,8 +90,11 @@ check "other k: refused with the difference named" sh -c "[ $rc -eq 1 ] && grep 
 E --bench llmbar --limit 8 -k 2 --temp 1.0 --seed 6 --out "$T/ref" >/dev/null 2>"$T/mm.err"; rc=$?
 check "other seed: refused" sh -c "[ $rc -eq 1 ] && grep -q seed '$T/mm.err'"
 
-# Sharded + merged == unsharded (shards use the default batch size, the reference used 1).
-for s in 1 2; do E $R --shard $s/2 --out "$T/s$s" >/dev/null 2>&1; done
+# Sharded + merged == unsharded. The shards use the default batch of 16 rows (the reference used
+# 1), and shard 1 a KV cap of 1000 tokens, less than its 4 rows x 2 votes need at once, so rows
+# wait for each other's blocks: neither changes a row's result.
+E $R --shard 1/2 --kv-tokens 1000 --out "$T/s1" >/dev/null 2>&1
+E $R --shard 2/2 --out "$T/s2" >/dev/null 2>&1
 check "shards hold 4 + 4 rows" sh -c "[ \$(cat '$T/s1/results.jsonl' | wc -l) -eq 4 ] && [ \$(cat '$T/s2/results.jsonl' | wc -l) -eq 4 ]"
 "$RRM" eval-merge --out "$T/merged" "$T/s2" "$T/s1" >"$T/merge.out" 2>&1; rc=$?
 check "eval-merge: exit 0" sh -c "[ $rc -eq 0 ] || { cat '$T/merge.out'; exit 1; }"
