@@ -136,7 +136,7 @@ int cli_eval(int argc, char **argv)
         "       [--subset S,...] [--shard I/N] [--max-tokens N] [--think-budget N]\n"
         "       [--temp T] [--top-p P] [--top-k K] [--min-p P] [-t N] [--batch ROWS]\n"
         "       [--kv-mem MIB (default 4096) | --kv-tokens N] [--kv-f16] [--template NAME]\n"
-        "       [--n-batch TOKENS] [--data DIR] [--on-bad-row fail|skip] [-q]\n"
+        "       [--n-batch TOKENS] [--both-orders] [--data DIR] [--on-bad-row fail|skip] [-q]\n"
         "NAME: rewardbench | pandalm | llmbar | judgebench | jsonl:FILE\n"
         "Rerunning the same command continues an interrupted run.\n";
     struct eval_params p;
@@ -191,6 +191,10 @@ int cli_eval(int argc, char **argv)
 #undef FLT
         if (strcmp(a, "--kv-f16") == 0) {
             p.judge.kv_type = RRM_KV_F16;
+            continue;
+        }
+        if (strcmp(a, "--both-orders") == 0) {
+            p.both_orders = 1;
             continue;
         }
         if (strcmp(a, "-q") == 0) {

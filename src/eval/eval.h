@@ -88,9 +88,18 @@ struct eval_outcome {
     int winner;                  /* enum rrm_pick: 1 = a, 2 = b, 0 = no decision */
 };
 
-/* Score of one row of a binary benchmark: 1 if winner == gold, 0.5 when there is no decision
- * (RewardBench's rule for unparseable judge output), else 0. gold must not be a tie. */
-double eval_row_score(int gold, int winner);
+/* Score of one row of a binary benchmark: 1 if winner == gold, 0 for the other side, and
+ * nd_credit when there is no decision. gold must not be a tie. */
+double eval_row_score(int gold, int winner, double nd_credit);
+/* Credit for no decision: 0.5 (RewardBench's rule for unparseable judge output, used for every
+ * single-order run), 0 for JudgeBench judged in both orders (its official rule: a pair is
+ * correct only when the two orders' decisions sum to the gold side). */
+double eval_nd_credit(int bench, int both_orders);
+/* The row's decision from its votes in the caller's terms (RRM_PICK_*): picks[0..j) are order 1
+ * (a shown first), with both orders picks[stride..stride+j) are order 2. One order: majority of
+ * the valid votes. Both orders: JudgeBench's counter (each order's majority: +1 for a, -1 for b;
+ * the sign decides), other benchmarks the majority of all 2j votes. No decision = RRM_PICK_NONE. */
+int eval_decide(int bench, const int *picks, int j, int stride, int both_orders);
 
 #define EVAL_MAX_SUBSETS 64
 #define EVAL_MAX_SECTIONS 8
@@ -125,18 +134,20 @@ struct eval_scores {
 /* Scores n outcomes of bench. Subsets not in the bench's table (jsonl, judgebench categories)
  * are added in order of first appearance. Errors: RRM_E_LIMIT (more than EVAL_MAX_SUBSETS
  * subsets), RRM_E_FORMAT (an unknown RewardBench subset, a tie gold outside PandaLM/jsonl). */
-int eval_score(int bench, const struct eval_outcome *o, int64_t n, struct eval_scores *out,
-               rrm_err *err);
+int eval_score(int bench, int both_orders, const struct eval_outcome *o, int64_t n,
+               struct eval_scores *out, rrm_err *err);
 
 /* ---- runs, results and reports (harness.c, results.c, report.c) ---- */
 
+#define EVAL_KEEP_PICKS 64
 /* One line of results.jsonl, parsed back (everything the report needs). */
 struct eval_result {
     char *subset, *id;           /* owned */
     int64_t ordinal;
     int gold, winner, swapped;
-    int k;
-    int picks[64];               /* first min(k, 64) votes: enum rrm_pick (for accuracy vs k) */
+    int k, orders;               /* votes per order; orders 2 with --both-orders */
+    int picks[2 * EVAL_KEEP_PICKS]; /* first min(k, 64) votes of each order: RRM_PICK_*, order 2
+                                     * from EVAL_KEEP_PICKS on (for accuracy vs k) */
     int n_invalid;               /* invalid votes */
     int64_t prompt_tokens, gen_tokens; /* gen: summed over votes */
     double seconds;              /* this row's share of its batch's wall time */
@@ -170,6 +181,7 @@ struct eval_settings {
     uint64_t seed;
     double temperature, top_p, min_p;
     int kv_f16;
+    int both_orders;             /* each row judged in both orders */
     char template_name[64];
     char subsets[1024];          /* "" = all */
     int64_t limit;               /* 0 = all (may change between reruns) */
@@ -215,6 +227,7 @@ struct eval_params {
     int shard_i, shard_n;            /* 1-based; 1/1 = everything */
     int batch;                       /* rows per judge call (rows x k sequences per forward) */
     int64_t kv_budget;               /* KV tokens at most (0 = the judge's default) */
+    int both_orders;                 /* judge each row in both orders (2 x k votes) */
     int fail_bad;
     eval_bad_row_fn bad_row;
     int (*progress)(const struct eval_progress *p, void *user); /* non-zero cancels */

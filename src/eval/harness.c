@@ -167,41 +167,69 @@ static const char *finish_name(int f)
     return f >= 0 && f <= 4 ? names[f] : "?";
 }
 
-/* The results.jsonl line of one row: judged (res != NULL) or not judgeable (errmsg). */
-static json_t *row_json(const struct eval_row *r, const rrm_judge_result *res, int k,
-                        const char *errmsg, double seconds)
+/* The results.jsonl line of one row: its `orders` judge results (res != NULL), or not judgeable
+ * (errmsg). Votes, verdicts, tokens and texts list order 1 then order 2. */
+static json_t *row_json(int bench, int both, const struct eval_row *r,
+                        const rrm_judge_result *res, int k, const char *errmsg, double seconds)
 {
     json_t *o = json_object(), *picks = json_array(), *verd = json_array(), *fin = json_array();
     json_t *toks = json_array(), *texts = json_array(), *votes = json_object();
-    int winner = res ? res->tally.winner : RRM_PICK_NONE;
+    int orders = both ? 2 : 1, n_a = 0, n_b = 0;
+    int64_t n_prompt = 0;
+    int *all = rrm_calloc((size_t)(orders * k), sizeof *all);
+    if (!all) {
+        json_decref(o);
+        o = NULL;
+    }
+    for (int ord = 0; o && ord < orders; ord++) {
+        const rrm_judge_result *x = res ? &res[ord] : NULL;
+        n_prompt += x ? x->n_prompt : 0;
+        for (int v = 0; v < k; v++) {
+            const rrm_judge_vote *vt = x ? &x->votes[v] : NULL;
+            int p = vt ? vt->pick : RRM_PICK_NONE;
+            all[ord * k + v] = p;
+            n_a += p == RRM_PICK_A;
+            n_b += p == RRM_PICK_B;
+            json_array_append_new(picks, pick_json(p));
+            json_array_append_new(verd, json_string(rrm_verdict_name(vt ? vt->verdict : 0)));
+            json_array_append_new(fin, json_string(vt ? finish_name(vt->finish) : "error"));
+            json_array_append_new(toks, json_integer(vt ? vt->n_tokens : 0));
+            json_t *t = vt ? json_stringn(vt->text ? vt->text : "", vt->text_len) : json_string("");
+            json_array_append_new(texts, t ? t : json_null());
+        }
+    }
+    /* The decision over all k votes of each order. */
+    int winner = all ? eval_decide(bench, all, k, k, both) : RRM_PICK_NONE;
+    rrm_free(all);
+    if (!o) {
+        json_decref(picks);
+        json_decref(verd);
+        json_decref(fin);
+        json_decref(toks);
+        json_decref(texts);
+        json_decref(votes);
+        return NULL;
+    }
     json_object_set_new(o, "subset", json_string(r->subset));
     json_object_set_new(o, "id", json_string(r->id));
     json_object_set_new(o, "row", json_integer(r->ordinal));
     json_object_set_new(o, "gold", json_string(gold_name(r->gold)));
-    json_object_set_new(o, "swapped", json_boolean(res && res->swapped));
+    json_object_set_new(o, "swapped", json_boolean(res && !both && res->swapped));
+    if (both) json_object_set_new(o, "orders", json_integer(2));
     json_object_set_new(o, "winner", pick_json(winner));
     json_object_set_new(o, "score", r->gold == EVAL_GOLD_TIE
                                         ? json_null()
-                                        : json_real(eval_row_score(r->gold, winner)));
-    for (int v = 0; v < k; v++) {
-        const rrm_judge_vote *vt = res ? &res->votes[v] : NULL;
-        json_array_append_new(picks, pick_json(vt ? vt->pick : RRM_PICK_NONE));
-        json_array_append_new(verd, json_string(rrm_verdict_name(vt ? vt->verdict : 0)));
-        json_array_append_new(fin, json_string(vt ? finish_name(vt->finish) : "error"));
-        json_array_append_new(toks, json_integer(vt ? vt->n_tokens : 0));
-        json_t *t = vt ? json_stringn(vt->text ? vt->text : "", vt->text_len) : json_string("");
-        json_array_append_new(texts, t ? t : json_null());
-    }
-    int n_a = res ? res->tally.n_a : 0, n_b = res ? res->tally.n_b : 0;
+                                        : json_real(eval_row_score(r->gold, winner,
+                                                                   eval_nd_credit(bench, both))));
     json_object_set_new(votes, "a", json_integer(n_a));
     json_object_set_new(votes, "b", json_integer(n_b));
-    json_object_set_new(votes, "invalid", json_integer(res ? k - n_a - n_b : k));
+    json_object_set_new(votes, "invalid", json_integer(orders * k - n_a - n_b));
     json_object_set_new(o, "votes", votes);
     json_object_set_new(o, "picks", picks);
     json_object_set_new(o, "verdicts", verd);
     json_object_set_new(o, "finish", fin);
     json_object_set_new(o, "tokens", toks);
-    json_object_set_new(o, "prompt_tokens", json_integer(res ? res->n_prompt : 0));
+    json_object_set_new(o, "prompt_tokens", json_integer(n_prompt));
     json_object_set_new(o, "reasoning", texts);
     json_object_set_new(o, "seconds", json_real(seconds));
     if (errmsg) json_object_set_new(o, "error", json_string(errmsg));
@@ -237,26 +265,30 @@ static int write_all(int fd, const char *s, size_t n, const char *path, rrm_err 
     return RRM_OK;
 }
 
-/* Judges rows[idx[0..n)) in one call (or, when the batch fails on one row's input, one by one,
- * recording a row that still fails as not judgeable) and appends their lines to fd. */
+/* Judges rows[idx[0..n)) in one call (each row once, or twice with both orders: a as Assistant 1,
+ * then b), or, when the call fails on one row's input, row by row, recording a row that still
+ * fails as not judgeable; then appends the rows' lines to fd with one write and an fsync. */
 static int run_batch(rrm_judge *j, struct run_state *st, const struct eval_dataset *d,
                      const int64_t *idx, int n, int fd, const char *path, rrm_err *err)
 {
     const struct eval_params *p = st->p;
-    rrm_judge_pair *pairs = rrm_calloc((size_t)n, sizeof *pairs);
-    rrm_judge_result *res = rrm_calloc((size_t)n, sizeof *res);
+    int orders = p->both_orders ? 2 : 1, np = n * orders;
+    rrm_judge_pair *pairs = rrm_calloc((size_t)np, sizeof *pairs);
+    rrm_judge_result *res = rrm_calloc((size_t)np, sizeof *res);
     char **errs = rrm_calloc((size_t)n, sizeof *errs);
     int rc = pairs && res && errs ? RRM_OK : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
     for (int i = 0; rc == RRM_OK && i < n; i++) {
         const struct eval_row *r = &d->rows[idx[i]];
-        pairs[i] = (rrm_judge_pair){r->prompt, r->a, r->b, r->prompt_len, r->a_len, r->b_len,
-                                    r->key, -1};
+        for (int o = 0; o < orders; o++)
+            pairs[i * orders + o] = (rrm_judge_pair){r->prompt, r->a, r->b, r->prompt_len,
+                                                     r->a_len, r->b_len, r->key,
+                                                     p->both_orders ? o : -1};
     }
     double t0 = rrm_time_s();
     rrm_judge_stats js = {0};
     int judged = 0;
     if (rc == RRM_OK) {
-        rc = rrm_judge_run(j, pairs, n, res, &js, err);
+        rc = rrm_judge_run(j, pairs, np, res, &js, err);
         judged = rc == RRM_OK;
         st->tokens_before += js.decode_tokens;
     }
@@ -265,7 +297,7 @@ static int run_batch(rrm_judge *j, struct run_state *st, const struct eval_datas
         rc = RRM_OK;
         for (int i = 0; rc == RRM_OK && i < n; i++) {
             rrm_err e1 = {0};
-            int r1 = rrm_judge_run(j, &pairs[i], 1, &res[i], &js, &e1);
+            int r1 = rrm_judge_run(j, &pairs[i * orders], orders, &res[i * orders], &js, &e1);
             st->tokens_before += r1 == RRM_OK ? js.decode_tokens : 0;
             if (r1 == RRM_E_LIMIT || r1 == RRM_E_FORMAT) {
                 errs[i] = rrm_strdup(e1.msg);
@@ -279,20 +311,25 @@ static int run_batch(rrm_judge *j, struct run_state *st, const struct eval_datas
     }
     double secs = (rrm_time_s() - t0) / n;
     struct rrm_str buf = {0};
+    int bench = d->bench;
     for (int i = 0; rc == RRM_OK && judged && i < n; i++) {
         const struct eval_row *r = &d->rows[idx[i]];
-        json_t *o = row_json(r, errs[i] ? NULL : &res[i], p->judge.k, errs[i], secs);
+        json_t *o = row_json(bench, p->both_orders, r, errs[i] ? NULL : &res[i * orders],
+                             p->judge.k, errs[i], secs);
         char *line = NULL;
         rc = o ? rrm_json_dump(o, JSON_COMPACT, &line, err)
                : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
         if (rc == RRM_OK) rc = rrm_str_appendf(&buf, "%s\n", line);
         rrm_free(line);
+        json_t *w = o ? json_object_get(o, "winner") : NULL;
+        int winner = json_is_string(w) ? (json_string_value(w)[0] == 'A' ? RRM_PICK_A
+                                                                          : RRM_PICK_B)
+                                       : RRM_PICK_NONE;
         json_decref(o);
-        if (errs[i])
-            note(p, "row %s/%s not judged: %s", r->subset, r->id, errs[i]);
-        int winner = errs[i] ? RRM_PICK_NONE : res[i].tally.winner;
+        if (errs[i]) note(p, "row %s/%s not judged: %s", r->subset, r->id, errs[i]);
         if (r->gold != EVAL_GOLD_TIE) {
-            st->pr.score_sum += eval_row_score(r->gold, winner);
+            st->pr.score_sum += eval_row_score(r->gold, winner,
+                                               eval_nd_credit(bench, p->both_orders));
             st->pr.scored_rows++;
         }
     }
@@ -301,7 +338,7 @@ static int run_batch(rrm_judge *j, struct run_state *st, const struct eval_datas
         rc = rrm_errf(err, RRM_E_IO, "eval: fsync %s: %s", path, strerror(errno));
     if (rc == RRM_OK) st->pr.rows_done += n;
     rrm_str_free(&buf);
-    for (int i = 0; res && i < n; i++) rrm_judge_result_free(&res[i]);
+    for (int i = 0; res && i < np; i++) rrm_judge_result_free(&res[i]);
     for (int i = 0; errs && i < n; i++) rrm_free(errs[i]);
     rrm_free(pairs);
     rrm_free(res);
@@ -351,6 +388,7 @@ static void fill_settings(struct eval_settings *s, const struct eval_params *p,
     s->top_k = p->judge.sampling.top_k;
     s->min_p = p->judge.sampling.min_p;
     s->kv_f16 = p->judge.kv_type == RRM_KV_F16;
+    s->both_orders = p->both_orders;
     snprintf(s->template_name, sizeof s->template_name, "%s",
              p->judge.template_name ? p->judge.template_name : "");
     snprintf(s->subsets, sizeof s->subsets, "%s", p->subsets ? p->subsets : "");
@@ -362,7 +400,8 @@ static void fill_settings(struct eval_settings *s, const struct eval_params *p,
 /* Results of this selection only (rows judged under a larger --limit are kept in the file but
  * left out), checked against the dataset (same gold label). */
 static int keep_selected(struct eval_results *rs, const struct keyidx *keys, int64_t n_sel,
-                         const struct eval_dataset *d, int k, char *done, int64_t *n_other,
+                         const struct eval_dataset *d, int k, int orders, char *done,
+                         int64_t *n_other,
                          rrm_err *err)
 {
     int64_t w = 0;
@@ -374,10 +413,10 @@ static int keep_selected(struct eval_results *rs, const struct keyidx *keys, int
                         d->rows[keys[at].i].ordinal != r->ordinal))
             return rrm_errf(err, RRM_E_FORMAT, "eval: results row (subset '%.100s', id '%.100s') "
                                                "does not match the dataset row", r->subset, r->id);
-        if (r->k != k)
+        if (r->k != k || r->orders != orders)
             return rrm_errf(err, RRM_E_FORMAT, "eval: results row (subset '%.100s', id '%.100s') "
-                                               "has %d votes, the run k = %d", r->subset, r->id,
-                            r->k, k);
+                                               "has %d x %d votes, the run %d x %d", r->subset,
+                            r->id, r->orders, r->k, orders, k);
         if (at < 0) {
             (*n_other)++;
             rrm_free(r->subset);
@@ -467,14 +506,16 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     for (int64_t i = 0; i < n_sel; i++) keys[i] = (struct keyidx){d.rows[sel[i]].key, sel[i]};
     qsort(keys, (size_t)n_sel, sizeof *keys, cmp_keyidx);
     int64_t n_other = 0;
-    rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, done, &n_other, err);
+    rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, s.both_orders ? 2 : 1, done, &n_other,
+                       err);
     if (rc != RRM_OK) goto done;
     struct run_state rst = {p, {0}, 0, rrm_time_s()};
     rst.pr.rows_total = n_sel;
     rst.pr.rows_resumed = rst.pr.rows_done = rs.n;
     for (int64_t i = 0; i < rs.n; i++) {
         if (rs.r[i].gold == EVAL_GOLD_TIE) continue;
-        rst.pr.score_sum += eval_row_score(rs.r[i].gold, rs.r[i].winner);
+        rst.pr.score_sum += eval_row_score(rs.r[i].gold, rs.r[i].winner,
+                                           eval_nd_credit(d.bench, p->both_orders));
         rst.pr.scored_rows++;
     }
     if (rs.n) note(p, "resuming: %lld of %lld rows already in %s", (long long)rs.n,
@@ -514,7 +555,8 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     if (rc != RRM_OK) goto done;
     /* The report reads the file back: it is what a later resume or merge will see. */
     rc = eval_results_read(rpath, 0, &rs, NULL, err);
-    if (rc == RRM_OK) rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, NULL, &n_other, err);
+    if (rc == RRM_OK) rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, s.both_orders ? 2 : 1, NULL,
+                                          &n_other, err);
     if (rc == RRM_OK) {
         eval_results_sort(&rs);
         struct eval_scores sc;

@@ -2,7 +2,9 @@
  * metrics.c — official scoring (DESIGN.md §6; rewardbench/PROVENANCE.md "Official scoring").
  *  - A binary row scores 1 when the judge's majority picks the gold side, 0 for the other side,
  *    0.5 for no decision (all votes invalid, or a tie of votes): RewardBench's generative rule
- *    (scripts/run_generative.py), applied to every binary accuracy here.
+ *    (scripts/run_generative.py), applied to every binary accuracy here — except JudgeBench
+ *    judged in both orders, whose official rule (utils/metrics.py) sums the two orders'
+ *    decisions and counts a pair correct only when the sum favours the label (no decision = 0).
  *  - Subset accuracy = mean row score over the subset's non-tie rows.
  *  - RewardBench section = Σ acc_s · w_s / Σ w_s over the section's subsets with the official
  *    EXAMPLE_COUNTS weights (real counts, except math-prm 984 = 6 × 164); overall = unweighted
@@ -18,10 +20,45 @@
 #include <math.h>
 #include <stdio.h>
 
-double eval_row_score(int gold, int winner)
+double eval_row_score(int gold, int winner, double nd_credit)
 {
-    if (winner == RRM_PICK_NONE) return 0.5;
+    if (winner == RRM_PICK_NONE) return nd_credit;
     return winner == gold ? 1.0 : 0.0;
+}
+
+double eval_nd_credit(int bench, int both_orders)
+{
+    return bench == EVAL_BENCH_JUDGEBENCH && both_orders ? 0.0 : 0.5;
+}
+
+/* Majority of the valid picks (RRM_PICK_*) of picks[0..n). */
+static int majority(const int *p, int n)
+{
+    int a = 0, b = 0;
+    for (int i = 0; i < n; i++) {
+        a += p[i] == RRM_PICK_A;
+        b += p[i] == RRM_PICK_B;
+    }
+    return a > b ? RRM_PICK_A : b > a ? RRM_PICK_B : RRM_PICK_NONE;
+}
+
+int eval_decide(int bench, const int *picks, int j, int stride, int both_orders)
+{
+    if (!both_orders) return majority(picks, j);
+    int d1 = majority(picks, j), d2 = majority(picks + stride, j);
+    if (bench == EVAL_BENCH_JUDGEBENCH) {
+        /* utils/metrics.py compute_final_metrics: +1 per decision for the label, -1 against. */
+        int c = (d1 == RRM_PICK_A) - (d1 == RRM_PICK_B) + (d2 == RRM_PICK_A) - (d2 == RRM_PICK_B);
+        return c > 0 ? RRM_PICK_A : c < 0 ? RRM_PICK_B : RRM_PICK_NONE;
+    }
+    int a = 0, b = 0;
+    for (int o = 0; o < 2; o++) {
+        for (int i = 0; i < j; i++) {
+            a += picks[o * stride + i] == RRM_PICK_A;
+            b += picks[o * stride + i] == RRM_PICK_B;
+        }
+    }
+    return a > b ? RRM_PICK_A : b > a ? RRM_PICK_B : RRM_PICK_NONE;
 }
 
 struct subset_def {
@@ -103,9 +140,10 @@ static void score_sections(struct eval_scores *s)
     }
 }
 
-int eval_score(int bench, const struct eval_outcome *o, int64_t n, struct eval_scores *out,
-               rrm_err *err)
+int eval_score(int bench, int both_orders, const struct eval_outcome *o, int64_t n,
+               struct eval_scores *out, rrm_err *err)
 {
+    double nd_credit = eval_nd_credit(bench, both_orders);
     if (!out || (n && !o)) return rrm_errf(err, RRM_E_INVAL, "eval_score: NULL argument");
     struct eval_scores s;
     memset(&s, 0, sizeof s);
@@ -158,10 +196,10 @@ int eval_score(int bench, const struct eval_outcome *o, int64_t n, struct eval_s
     for (int i = 0; i < s.n_subsets; i++) {
         struct eval_subset_score *u = &s.subsets[i];
         int64_t m = u->rows - u->ties;
-        if (m > 0) u->score = ((double)u->correct + 0.5 * (double)u->no_decision) / (double)m;
+        if (m > 0) u->score = ((double)u->correct + nd_credit * (double)u->no_decision) / (double)m;
         if (u->rows == 0) any_missing = 1;
         nt_rows += m;
-        sum += (double)u->correct + 0.5 * (double)u->no_decision;
+        sum += (double)u->correct + nd_credit * (double)u->no_decision;
     }
     score_sections(&s);
     s.agreement = s.rows ? (double)agree / (double)s.rows : NAN;

@@ -49,8 +49,8 @@ static const char *bench_title(int b)
 }
 
 /* Scores of results rs using the first j votes of each row (j = 0: the recorded winner). */
-static int score_with(int bench, const struct eval_results *rs, int j, struct eval_scores *sc,
-                      rrm_err *err)
+static int score_with(int bench, int both, const struct eval_results *rs, int j,
+                      struct eval_scores *sc, rrm_err *err)
 {
     struct eval_outcome *o = rrm_calloc((size_t)(rs->n ? rs->n : 1), sizeof *o);
     if (!o) return rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
@@ -60,13 +60,9 @@ static int score_with(int bench, const struct eval_results *rs, int j, struct ev
         o[i].subset = r->subset;
         o[i].gold = r->gold;
         o[i].winner = r->winner;
-        if (j > 0) {
-            rrm_vote_result v;
-            rc = rrm_vote_tally(r->picks, j, &v, err);
-            o[i].winner = v.winner;
-        }
+        if (j > 0) o[i].winner = eval_decide(bench, r->picks, j, EVAL_KEEP_PICKS, both);
     }
-    if (rc == RRM_OK) rc = eval_score(bench, o, rs->n, sc, err);
+    if (rc == RRM_OK) rc = eval_score(bench, both, o, rs->n, sc, err);
     rrm_free(o);
     return rc;
 }
@@ -219,8 +215,19 @@ static int report_md(struct rrm_str *m, const struct eval_settings *s,
     if (s->shard_n > 1) rrm_str_appendf(m, ", shard %d/%d", s->shard_i, s->shard_n);
     if (s->limit) rrm_str_appendf(m, ", --limit %lld", (long long)s->limit);
     if (s->subsets[0]) rrm_str_appendf(m, ", --subset %s", s->subsets);
-    rrm_str_appendf(m, "\n- scoring: a row scores 1 for the gold side, 0 for the other, 0.5 "
-                       "with no decision (all votes invalid or a tie of votes)\n\n");
+    if (s->both_orders)
+        rrm_str_appendf(m, "\n- both orders: every row judged with each response first (2 x k "
+                           "votes)");
+    if (s->both_orders && sc->bench == EVAL_BENCH_JUDGEBENCH)
+        rrm_str_appendf(m, "\n- scoring (JudgeBench official): each order's majority counts +1 "
+                           "for the label and -1 against; a row is correct when the sum is > 0, "
+                           "else it scores 0\n\n");
+    else
+        rrm_str_appendf(m, "\n- scoring: a row scores 1 for the gold side, 0 for the other, 0.5 "
+                           "with no decision (all votes invalid or a tie of votes)%s\n\n",
+                        sc->bench == EVAL_BENCH_JUDGEBENCH
+                            ? "; JudgeBench's official rule judges both orders: --both-orders"
+                            : "");
     rrm_str_appendf(m, "## Overall\n\n| judge | k | %s |\n|---|---|---|\n",
                     sc->bench == EVAL_BENCH_PANDALM ? "accuracy (non-tie rows)" : "score");
     rrm_str_appendf(m, "| **this run** | %lld | **", (long long)s->k);
@@ -392,14 +399,14 @@ int eval_report_write(const char *dir, const struct eval_settings *s,
     int bench = eval_bench_parse(s->bench, err);
     if (bench < 0) return bench;
     struct eval_scores sc;
-    int rc = score_with(bench, rs, 0, &sc, err);
+    int rc = score_with(bench, s->both_orders, rs, 0, &sc, err);
     if (rc != RRM_OK) return rc;
     struct kcurve kc = {0};
-    int kmax = s->k < 64 ? (int)s->k : 64;
+    int kmax = s->k < EVAL_KEEP_PICKS ? (int)s->k : EVAL_KEEP_PICKS;
     for (int j = 1; rc == RRM_OK && kmax > 1; j *= 2) {
         if (j > kmax) j = kmax; /* 1, 2, 4, ..., then k itself */
         struct eval_scores sj;
-        rc = score_with(bench, rs, j, &sj, err);
+        rc = score_with(bench, s->both_orders, rs, j, &sj, err);
         kc.k[kc.n] = j;
         kc.overall[kc.n++] = sj.overall;
         if (j == kmax) break;

@@ -64,18 +64,23 @@ int eval_result_from_json(json_t *o, struct eval_result *r, rrm_err *err)
     else return rrm_errf(err, RRM_E_FORMAT, "gold '%.16s' is not A, B or tie", g);
     if (pick_of(win, &r->winner) != 0)
         return rrm_errf(err, RRM_E_FORMAT, "winner is not \"A\", \"B\" or null");
-    size_t k = json_array_size(picks);
-    if (k < 1 || k > 4096 || json_array_size(toks) != k)
-        return rrm_errf(err, RRM_E_FORMAT, "picks/tokens arrays of %zu/%zu votes", k,
-                        json_array_size(toks));
+    json_t *ord = json_object_get(o, "orders");
+    int orders = ord ? (int)json_integer_value(ord) : 1;
+    if (ord && (!json_is_integer(ord) || (orders != 1 && orders != 2)))
+        return rrm_errf(err, RRM_E_FORMAT, "orders is not 1 or 2");
+    size_t n = json_array_size(picks), k = n / (size_t)orders;
+    if (k < 1 || k > 4096 || k * (size_t)orders != n || json_array_size(toks) != n)
+        return rrm_errf(err, RRM_E_FORMAT, "picks/tokens arrays of %zu/%zu votes (%d orders)", n,
+                        json_array_size(toks), orders);
     r->k = (int)k;
-    for (size_t i = 0; i < k; i++) {
+    r->orders = orders;
+    for (size_t i = 0; i < n; i++) {
         int p;
         json_t *t = json_array_get(toks, i);
         if (pick_of(json_array_get(picks, i), &p) != 0 || !json_is_integer(t) ||
             json_integer_value(t) < 0)
             return rrm_errf(err, RRM_E_FORMAT, "vote %zu: bad pick or token count", i);
-        if (i < 64) r->picks[i] = p;
+        if (i % k < EVAL_KEEP_PICKS) r->picks[(i / k) * EVAL_KEEP_PICKS + i % k] = p;
         r->gen_tokens += json_integer_value(t);
     }
     r->ordinal = json_integer_value(row);
@@ -224,6 +229,7 @@ json_t *eval_settings_json(const struct eval_settings *s)
     json_object_set_new(o, "top_k", json_integer(s->top_k));
     json_object_set_new(o, "min_p", json_real(s->min_p));
     json_object_set_new(o, "kv", json_string(s->kv_f16 ? "f16" : "f32"));
+    json_object_set_new(o, "both_orders", json_boolean(s->both_orders));
     json_object_set_new(o, "template", json_string(s->template_name));
     json_object_set_new(o, "subsets", json_string(s->subsets));
     json_object_set_new(o, "limit", json_integer(s->limit));
@@ -298,6 +304,7 @@ int eval_settings_from_json(json_t *j, struct eval_settings *s, rrm_err *err)
     char *end;
     s->seed = strtoull(seed, &end, 10);
     s->kv_f16 = strcmp(kv, "f16") == 0;
+    s->both_orders = json_is_true(json_object_get(j, "both_orders"));
     if (*end || !seed[0] || s->shard_n < 1 || s->shard_i < 1 || s->shard_i > s->shard_n)
         return rrm_errf(err, RRM_E_FORMAT, "run.json: bad seed or shard");
     return RRM_OK;
@@ -328,6 +335,7 @@ int eval_settings_differ(const struct eval_settings *a, const struct eval_settin
     NUM_FIELD(top_k, "top-k")
     NUM_FIELD(min_p, "min-p")
     NUM_FIELD(kv_f16, "KV type f16")
+    NUM_FIELD(both_orders, "both orders")
     STR_FIELD(template_name, "template")
     STR_FIELD(subsets, "subsets")
     if (!ignore_shard) {

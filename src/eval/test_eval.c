@@ -18,10 +18,38 @@ static const char *data_dir(void)
 
 static void test_row_score(void)
 {
-    CHECK(eval_row_score(EVAL_GOLD_A, RRM_PICK_A) == 1.0);
-    CHECK(eval_row_score(EVAL_GOLD_A, RRM_PICK_B) == 0.0);
-    CHECK(eval_row_score(EVAL_GOLD_B, RRM_PICK_B) == 1.0);
-    CHECK(eval_row_score(EVAL_GOLD_B, RRM_PICK_NONE) == 0.5);
+    CHECK(eval_row_score(EVAL_GOLD_A, RRM_PICK_A, 0.5) == 1.0);
+    CHECK(eval_row_score(EVAL_GOLD_A, RRM_PICK_B, 0.5) == 0.0);
+    CHECK(eval_row_score(EVAL_GOLD_B, RRM_PICK_B, 0.5) == 1.0);
+    CHECK(eval_row_score(EVAL_GOLD_B, RRM_PICK_NONE, 0.5) == 0.5);
+    CHECK(eval_nd_credit(EVAL_BENCH_REWARDBENCH, 1) == 0.5);
+    CHECK(eval_nd_credit(EVAL_BENCH_JUDGEBENCH, 0) == 0.5);
+    CHECK(eval_nd_credit(EVAL_BENCH_JUDGEBENCH, 1) == 0.0);
+}
+
+/* JudgeBench both orders (utils/metrics.py): per-order majority, +1 / -1, sign decides. */
+static void test_decide(void)
+{
+    enum { A = RRM_PICK_A, B = RRM_PICK_B, N = RRM_PICK_NONE };
+    const int right_none[] = {A, N}, right_wrong[] = {A, B}, both_b[] = {B, B};
+    CHECK_EQ(eval_decide(EVAL_BENCH_JUDGEBENCH, right_none, 1, 1, 1), A); /* +1 + 0 */
+    CHECK_EQ(eval_decide(EVAL_BENCH_JUDGEBENCH, right_wrong, 1, 1, 1), N); /* inconsistent */
+    CHECK_EQ(eval_decide(EVAL_BENCH_JUDGEBENCH, both_b, 1, 1, 1), B);
+    /* k = 3 per order: order 1 A A B (majority A), order 2 B B N (majority B): JudgeBench's
+     * counter is 0 -> no decision; the other benchmarks take all 6 votes: 2 A vs 3 B -> B. */
+    const int k3[] = {A, A, B, B, B, N};
+    CHECK_EQ(eval_decide(EVAL_BENCH_JUDGEBENCH, k3, 3, 3, 1), N);
+    CHECK_EQ(eval_decide(EVAL_BENCH_LLMBAR, k3, 3, 3, 1), B);
+    CHECK_EQ(eval_decide(EVAL_BENCH_LLMBAR, k3, 3, 3, 0), A);  /* one order: A A B */
+    CHECK_EQ(eval_decide(EVAL_BENCH_LLMBAR, k3, 1, 3, 1), N);  /* first vote of each: A vs B */
+    /* Scoring: JudgeBench both orders gives 0 for no decision, single order 0.5. */
+    const struct eval_outcome o[] = {{"gpt-4o/math", EVAL_GOLD_A, A},
+                                     {"gpt-4o/math", EVAL_GOLD_A, N}};
+    struct eval_scores s;
+    CHECK_EQ(eval_score(EVAL_BENCH_JUDGEBENCH, 1, o, 2, &s, NULL), RRM_OK);
+    CHECK_NEAR(s.overall, 0.5, 1e-12);
+    CHECK_EQ(eval_score(EVAL_BENCH_JUDGEBENCH, 0, o, 2, &s, NULL), RRM_OK);
+    CHECK_NEAR(s.overall, 0.75, 1e-12);
 }
 
 static const struct eval_section_score *section(const struct eval_scores *s, const char *n)
@@ -48,7 +76,7 @@ static void test_rewardbench_partial(void)
     };
     struct eval_scores s;
     rrm_err e = {0};
-    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, o, 8, &s, &e), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, 0, o, 8, &s, &e), RRM_OK);
     CHECK_EQ(s.n_subsets, 23);
     CHECK_EQ(s.n_sections, 4);
     CHECK_NEAR(subset(&s, "alpacaeval-easy")->score, 0.75, 1e-12); /* 1 + 0.5 (no decision) */
@@ -82,14 +110,14 @@ static void test_rewardbench_full(void)
         o[i] = (struct eval_outcome){names[i], EVAL_GOLD_B,
                                      strcmp(names[i], "math-prm") == 0 ? RRM_PICK_A : RRM_PICK_B};
     struct eval_scores s;
-    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, o, 23, &s, NULL), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, 0, o, 23, &s, NULL), RRM_OK);
     CHECK_NEAR(section(&s, "Reasoning")->score, 0.5, 1e-12);
     CHECK_NEAR(section(&s, "Chat")->score, 1.0, 1e-12);
     CHECK_NEAR(s.overall, 0.875, 1e-12);
     CHECK_EQ(s.overall_partial, 0);
     /* All invalid: every row 0.5, so every section and the overall are 0.5. */
     for (int i = 0; i < 23; i++) o[i].winner = RRM_PICK_NONE;
-    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, o, 23, &s, NULL), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, 0, o, 23, &s, NULL), RRM_OK);
     CHECK_NEAR(s.overall, 0.5, 1e-12);
     CHECK_EQ(s.no_decision, 23);
 }
@@ -104,14 +132,14 @@ static void test_pandalm_ties(void)
         {"pandalm", EVAL_GOLD_B, RRM_PICK_A},
     };
     struct eval_scores s;
-    CHECK_EQ(eval_score(EVAL_BENCH_PANDALM, o, 5, &s, NULL), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_PANDALM, 0, o, 5, &s, NULL), RRM_OK);
     CHECK_EQ(s.subsets[0].ties, 2);
     CHECK_EQ(s.subsets[0].rows, 5);
     CHECK_NEAR(s.overall, 1.5 / 3.0, 1e-12); /* non-tie rows: 1 + 0.5 + 0 */
     CHECK_NEAR(s.agreement, 2.0 / 5.0, 1e-12);
     CHECK_EQ(s.n_sections, 0);
     /* Only ties: no non-tie accuracy at all. */
-    CHECK_EQ(eval_score(EVAL_BENCH_PANDALM, o, 2, &s, NULL), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_PANDALM, 0, o, 2, &s, NULL), RRM_OK);
     CHECK(isnan(s.overall));
     CHECK_NEAR(s.agreement, 0.5, 1e-12);
 }
@@ -120,24 +148,24 @@ static void test_empty_and_errors(void)
 {
     struct eval_scores s;
     rrm_err e = {0};
-    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, NULL, 0, &s, &e), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, 0, NULL, 0, &s, &e), RRM_OK);
     CHECK(isnan(s.overall));
     CHECK_EQ(s.overall_partial, 1);
     const struct eval_outcome lb[] = {{"natural", EVAL_GOLD_A, RRM_PICK_A},
                                       {"natural", EVAL_GOLD_B, RRM_PICK_A}};
-    CHECK_EQ(eval_score(EVAL_BENCH_LLMBAR, lb, 2, &s, &e), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_LLMBAR, 0, lb, 2, &s, &e), RRM_OK);
     CHECK_NEAR(s.overall, 0.5, 1e-12);
     CHECK(isnan(section(&s, "Adversarial")->score));
     CHECK_EQ(s.overall_partial, 1);
     const struct eval_outcome tie[] = {{"hep-go", EVAL_GOLD_TIE, RRM_PICK_A}};
-    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, tie, 1, &s, &e), RRM_E_FORMAT);
+    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, 0, tie, 1, &s, &e), RRM_E_FORMAT);
     const struct eval_outcome unk[] = {{"hep-cobol", EVAL_GOLD_A, RRM_PICK_A}};
-    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, unk, 1, &s, &e), RRM_E_FORMAT);
+    CHECK_EQ(eval_score(EVAL_BENCH_REWARDBENCH, 0, unk, 1, &s, &e), RRM_E_FORMAT);
     CHECK(strstr(e.msg, "hep-cobol") != NULL);
     /* jsonl: subsets in order of appearance, micro accuracy over rows. */
     const struct eval_outcome js[] = {{"x", EVAL_GOLD_A, RRM_PICK_A}, {"y", EVAL_GOLD_B, 0},
                                       {"x", EVAL_GOLD_A, RRM_PICK_B}, {"x", EVAL_GOLD_A, 1}};
-    CHECK_EQ(eval_score(EVAL_BENCH_JSONL, js, 4, &s, &e), RRM_OK);
+    CHECK_EQ(eval_score(EVAL_BENCH_JSONL, 0, js, 4, &s, &e), RRM_OK);
     CHECK_EQ(s.n_subsets, 2);
     CHECK_STR(s.subsets[0].name, "x");
     CHECK_NEAR(s.subsets[0].score, 2.0 / 3.0, 1e-12);
@@ -416,6 +444,7 @@ static void test_settings(void)
 int main(void)
 {
     test_row_score();
+    test_decide();
     test_rewardbench_partial();
     test_rewardbench_full();
     test_pandalm_ties();

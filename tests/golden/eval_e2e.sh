@@ -59,6 +59,9 @@ E --bench "jsonl:$J" --out "$T/j1" >"$T/j1.out" 2>"$T/j1.err"; rc=$?
 check "jsonl bad rows, fail (default): exit 1 naming file:line" sh -c "[ $rc -eq 1 ] && grep -q 'mine.jsonl:4:' '$T/j1.err' && grep -q duplicate '$T/j1.err'"
 E --bench "jsonl:$J" --out "$T/j2" --on-bad-row skip >"$T/j2.out" 2>"$T/j2.err"; rc=$?
 check "jsonl bad rows, skip: each reported, 3 rows judged" sh -c "[ $rc -eq 0 ] && [ \$(grep -c 'skipped' '$T/j2.err') -eq 4 ] && grep -q 'mine.jsonl:5:.*not a string' '$T/j2.err' && grep -q 'mine.jsonl:6:' '$T/j2.err' && grep -q 'mine.jsonl:7:.*needs' '$T/j2.err'"
+E --bench judgebench --limit 2 --both-orders --out "$T/jb2" >/dev/null 2>"$T/jb2.err"
+check "judgebench --both-orders: 2 orders per row, official rule (no decision scores 0)" jcheck "$T/jb2/report.json" 'd.settings.both_orders && rows.length === 2 && rows.every((r) => r.orders === 2 && r.picks.length === 2 && r.reasoning.length === 2 && (r.winner !== null || r.score === 0))'
+check "judgebench --both-orders: the rule is stated in report.md" grep -q 'JudgeBench official' "$T/jb2/report.md"
 check "jsonl: subsets, a tie row, agreement" jcheck "$T/j2/report.json" 'd.rows === 3 && d.subsets.length === 2 && d.subsets[1].ties === 1 && typeof d.agreement === "number"'
 fi
 
