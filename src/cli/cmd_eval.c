@@ -248,7 +248,8 @@ int cli_eval(int argc, char **argv)
     int rc = eval_run(&p, &sc, &err);
     if (u.tty && !u.quiet) fputc('\n', stdout);
     if (rc == RRM_E_CANCELLED) {
-        fprintf(stderr, "rrm eval: %s\n", err.msg);
+        fprintf(stderr, "rrm eval: interrupted (%s); finished rows are saved: rerun the same "
+                        "command to continue\n", err.msg);
         return 130;
     }
     if (rc != RRM_OK) return cli_fail("eval", &err);

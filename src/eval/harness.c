@@ -659,6 +659,13 @@ int eval_merge(const char *const *dirs, int n_dirs, const char *out_dir, int *mi
                               all.r[i].id);
     }
     if (rc == RRM_OK) rc = ensure_dir(out_dir, err);
+    for (int i = 0; rc == RRM_OK && i < n_dirs; i++) {
+        /* Writing the merge into a shard would replace that shard's own files. */
+        struct stat a, b;
+        if (stat(out_dir, &a) == 0 && stat(dirs[i], &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            rc = rrm_errf(err, RRM_E_INVAL, "eval-merge: --out %s is one of the shards", out_dir);
+    }
     if (rc == RRM_OK) {
         /* The merged run: the unsharded settings, results in dataset order. */
         s = first;
