@@ -236,11 +236,24 @@ static json_t *row_json(int bench, int both, const struct eval_row *r,
     return o;
 }
 
+/* The batch being judged: rows d->rows[idx[0..n)], `orders` comparisons each, results in res. */
+struct batch {
+    const struct eval_dataset *d;
+    const int64_t *idx;
+    int n, orders, base;         /* base: first row of the current rrm_judge_run call */
+    rrm_judge_result *res;       /* n * orders */
+    int *n_done;                 /* comparisons finished per row */
+    char *written;               /* 1 once the row's line is in results.jsonl */
+    int fd;
+    const char *path;
+};
+
 struct run_state {
     const struct eval_params *p;
     struct eval_progress pr;
     int64_t tokens_before;
-    double t0;
+    double t0, t_last;           /* start; when the last row was written */
+    struct batch *cur;
 };
 
 static int judge_progress(uint64_t done, uint64_t total, void *user)
@@ -265,18 +278,71 @@ static int write_all(int fd, const char *s, size_t n, const char *path, rrm_err 
     return RRM_OK;
 }
 
-/* Judges rows[idx[0..n)) in one call (each row once, or twice with both orders: a as Assistant 1,
- * then b), or, when the call fails on one row's input, row by row, recording a row that still
- * fails as not judgeable; then appends the rows' lines to fd with one write and an fsync. */
+/* Appends row r of the batch (judged, or not judgeable with errmsg) to results.jsonl: one write,
+ * then fsync, so a finished row survives a kill. Its "seconds" is the wall time since the
+ * previous row was written, so the rows' seconds add up to the time spent judging. */
+static int write_row(struct run_state *st, struct batch *b, int r, const char *errmsg,
+                     rrm_err *err)
+{
+    const struct eval_params *p = st->p;
+    const struct eval_row *row = &b->d->rows[b->idx[r]];
+    double now = rrm_time_s();
+    json_t *o = row_json(b->d->bench, p->both_orders, row, errmsg ? NULL : &b->res[r * b->orders],
+                         p->judge.k, errmsg, now - st->t_last);
+    char *line = NULL;
+    int rc = o ? rrm_json_dump(o, JSON_COMPACT, &line, err)
+               : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
+    json_t *w = o ? json_object_get(o, "winner") : NULL;
+    int winner = json_is_string(w) ? (json_string_value(w)[0] == 'A' ? RRM_PICK_A : RRM_PICK_B)
+                                   : RRM_PICK_NONE;
+    json_decref(o);
+    if (rc == RRM_OK) {
+        size_t n = strlen(line);
+        line[n] = '\n'; /* replaces the NUL: written with its length */
+        rc = write_all(b->fd, line, n + 1, b->path, err);
+    }
+    rrm_free(line);
+    if (rc == RRM_OK && fsync(b->fd) != 0)
+        rc = rrm_errf(err, RRM_E_IO, "eval: fsync %s: %s", b->path, strerror(errno));
+    if (rc != RRM_OK) return rc;
+    st->t_last = now;
+    b->written[r] = 1;
+    st->pr.rows_done++;
+    if (row->gold != EVAL_GOLD_TIE) {
+        st->pr.score_sum += eval_row_score(row->gold, winner,
+                                           eval_nd_credit(b->d->bench, p->both_orders));
+        st->pr.scored_rows++;
+    }
+    if (errmsg) note(p, "row %s/%s not judged: %s", row->subset, row->id, errmsg);
+    return RRM_OK;
+}
+
+/* rrm_judge_params.on_result: a row is written once all its orders are final. */
+static int on_result(int i, const rrm_judge_result *res, void *user, rrm_err *err)
+{
+    (void)res; /* == &b->res[(base * orders) + i] */
+    struct run_state *st = user;
+    struct batch *b = st->cur;
+    int r = b->base + i / b->orders;
+    if (++b->n_done[r] < b->orders) return RRM_OK;
+    return write_row(st, b, r, NULL, err);
+}
+
+/* Judges rows[idx[0..n)] in one rrm_judge_run (each row once, or twice with both orders: a as
+ * Assistant 1, then b; rows x orders x k votes decoded together), each row written the moment
+ * it is final. When the call fails on one row's input (prompt over the context, bad text), the
+ * unwritten rows are judged one by one and a row that still fails is written as not judgeable. */
 static int run_batch(rrm_judge *j, struct run_state *st, const struct eval_dataset *d,
                      const int64_t *idx, int n, int fd, const char *path, rrm_err *err)
 {
     const struct eval_params *p = st->p;
     int orders = p->both_orders ? 2 : 1, np = n * orders;
     rrm_judge_pair *pairs = rrm_calloc((size_t)np, sizeof *pairs);
-    rrm_judge_result *res = rrm_calloc((size_t)np, sizeof *res);
-    char **errs = rrm_calloc((size_t)n, sizeof *errs);
-    int rc = pairs && res && errs ? RRM_OK : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
+    struct batch b = {d, idx, n, orders, 0, rrm_calloc((size_t)np, sizeof *b.res),
+                      rrm_calloc((size_t)n, sizeof *b.n_done), rrm_calloc((size_t)n, 1), fd, path};
+    int rc = pairs && b.res && b.n_done && b.written
+                 ? RRM_OK
+                 : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
     for (int i = 0; rc == RRM_OK && i < n; i++) {
         const struct eval_row *r = &d->rows[idx[i]];
         for (int o = 0; o < orders; o++)
@@ -284,65 +350,37 @@ static int run_batch(rrm_judge *j, struct run_state *st, const struct eval_datas
                                                      r->a_len, r->b_len, r->key,
                                                      p->both_orders ? o : -1};
     }
-    double t0 = rrm_time_s();
+    st->cur = &b;
     rrm_judge_stats js = {0};
-    int judged = 0;
     if (rc == RRM_OK) {
-        rc = rrm_judge_run(j, pairs, np, res, &js, err);
-        judged = rc == RRM_OK;
+        rc = rrm_judge_run(j, pairs, np, b.res, &js, err);
         st->tokens_before += js.decode_tokens;
+        for (int i = 0; rc == RRM_OK && i < np; i++) rrm_judge_result_free(&b.res[i]);
     }
-    if (!judged && (rc == RRM_E_LIMIT || rc == RRM_E_FORMAT)) {
-        /* One row's input (too long, bad text) must not sink the batch. */
+    if (rc == RRM_E_LIMIT || rc == RRM_E_FORMAT) {
         rc = RRM_OK;
         for (int i = 0; rc == RRM_OK && i < n; i++) {
+            if (b.written[i]) continue;
             rrm_err e1 = {0};
-            int r1 = rrm_judge_run(j, &pairs[i * orders], orders, &res[i * orders], &js, &e1);
+            b.base = i;
+            b.n_done[i] = 0;
+            int r1 = rrm_judge_run(j, &pairs[i * orders], orders, &b.res[i * orders], &js, &e1);
             st->tokens_before += r1 == RRM_OK ? js.decode_tokens : 0;
+            for (int o = 0; r1 == RRM_OK && o < orders; o++)
+                rrm_judge_result_free(&b.res[i * orders + o]);
             if (r1 == RRM_E_LIMIT || r1 == RRM_E_FORMAT) {
-                errs[i] = rrm_strdup(e1.msg);
-                if (!errs[i]) rc = rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
+                rc = write_row(st, &b, i, e1.msg[0] ? e1.msg : "not judgeable", err);
             } else if (r1 != RRM_OK) {
                 *err = e1;
                 rc = r1;
             }
         }
-        judged = rc == RRM_OK;
     }
-    double secs = (rrm_time_s() - t0) / n;
-    struct rrm_str buf = {0};
-    int bench = d->bench;
-    for (int i = 0; rc == RRM_OK && judged && i < n; i++) {
-        const struct eval_row *r = &d->rows[idx[i]];
-        json_t *o = row_json(bench, p->both_orders, r, errs[i] ? NULL : &res[i * orders],
-                             p->judge.k, errs[i], secs);
-        char *line = NULL;
-        rc = o ? rrm_json_dump(o, JSON_COMPACT, &line, err)
-               : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
-        if (rc == RRM_OK) rc = rrm_str_appendf(&buf, "%s\n", line);
-        rrm_free(line);
-        json_t *w = o ? json_object_get(o, "winner") : NULL;
-        int winner = json_is_string(w) ? (json_string_value(w)[0] == 'A' ? RRM_PICK_A
-                                                                          : RRM_PICK_B)
-                                       : RRM_PICK_NONE;
-        json_decref(o);
-        if (errs[i]) note(p, "row %s/%s not judged: %s", r->subset, r->id, errs[i]);
-        if (r->gold != EVAL_GOLD_TIE) {
-            st->pr.score_sum += eval_row_score(r->gold, winner,
-                                               eval_nd_credit(bench, p->both_orders));
-            st->pr.scored_rows++;
-        }
-    }
-    if (rc == RRM_OK && judged) rc = write_all(fd, buf.p, buf.len, path, err);
-    if (rc == RRM_OK && judged && fsync(fd) != 0)
-        rc = rrm_errf(err, RRM_E_IO, "eval: fsync %s: %s", path, strerror(errno));
-    if (rc == RRM_OK) st->pr.rows_done += n;
-    rrm_str_free(&buf);
-    for (int i = 0; res && i < np; i++) rrm_judge_result_free(&res[i]);
-    for (int i = 0; errs && i < n; i++) rrm_free(errs[i]);
+    st->cur = NULL;
     rrm_free(pairs);
-    rrm_free(res);
-    rrm_free(errs);
+    rrm_free(b.res);
+    rrm_free(b.n_done);
+    rrm_free(b.written);
     return rc;
 }
 
@@ -509,7 +547,7 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, s.both_orders ? 2 : 1, done, &n_other,
                        err);
     if (rc != RRM_OK) goto done;
-    struct run_state rst = {p, {0}, 0, rrm_time_s()};
+    struct run_state rst = {p, {0}, 0, rrm_time_s(), 0, NULL};
     rst.pr.rows_total = n_sel;
     rst.pr.rows_resumed = rst.pr.rows_done = rs.n;
     for (int64_t i = 0; i < rs.n; i++) {
@@ -536,7 +574,10 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
         jp.progress = judge_progress;
         jp.progress_user = &rst;
         jp.kv_max = p->kv_budget;
+        jp.on_result = on_result;
+        jp.on_result_user = &rst;
         rc = rrm_judge_open(&j, p->model, &jp, err);
+        rst.t_last = rrm_time_s(); /* row seconds count judging, not loading */
     }
     for (int64_t b = 0; rc == RRM_OK && b < n_todo; b += p->batch) {
         int n = (int)(n_todo - b < p->batch ? n_todo - b : p->batch);
@@ -555,8 +596,9 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     if (rc != RRM_OK) goto done;
     /* The report reads the file back: it is what a later resume or merge will see. */
     rc = eval_results_read(rpath, 0, &rs, NULL, err);
-    if (rc == RRM_OK) rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, s.both_orders ? 2 : 1, NULL,
-                                          &n_other, err);
+    if (rc == RRM_OK)
+        rc = keep_selected(&rs, keys, n_sel, &d, (int)s.k, s.both_orders ? 2 : 1, NULL, &n_other,
+                           err);
     if (rc == RRM_OK) {
         eval_results_sort(&rs);
         struct eval_scores sc;

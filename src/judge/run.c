@@ -335,7 +335,10 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
         eng_get_stats(e, &st);
         generated = st.decode_tokens;
         for (int i = 0; rc == RRM_OK && i < n; i++) {
-            if (!jobs[i].done) rc = collect(j, e, &jobs[i], &out[i], more == 0, err);
+            if (jobs[i].done) continue;
+            rc = collect(j, e, &jobs[i], &out[i], more == 0, err);
+            if (rc == RRM_OK && jobs[i].done && j->p.on_result)
+                rc = j->p.on_result(i, &out[i], j->p.on_result_user, err);
         }
         if (rc == RRM_OK && j->p.progress &&
             j->p.progress((uint64_t)generated, (uint64_t)budget, j->p.progress_user))
