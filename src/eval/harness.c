@@ -468,6 +468,46 @@ static int keep_selected(struct eval_results *rs, const struct keyidx *keys, int
     return RRM_OK;
 }
 
+/* Progress of the rows already in results.jsonl (resumed). */
+static void resumed_progress(struct eval_progress *pr, const struct eval_results *rs,
+                             double nd_credit)
+{
+    pr->rows_resumed = pr->rows_done = rs->n;
+    for (int64_t i = 0; i < rs->n; i++) {
+        if (rs->r[i].gold == EVAL_GOLD_TIE) continue;
+        pr->score_sum += eval_row_score(rs->r[i].gold, rs->r[i].winner, nd_credit);
+        pr->scored_rows++;
+    }
+}
+
+/* Opens DIR/results.jsonl for appending under an exclusive lock (*fd), refuses a run whose
+ * DIR/run.json holds other settings (or results without a run.json), and writes run.json. */
+static int open_run_dir(const struct eval_params *p, const struct eval_settings *s,
+                        const char *rpath, int *fd, rrm_err *err)
+{
+    *fd = open(rpath, O_RDWR | O_CREAT | O_APPEND, 0666);
+    if (*fd < 0) return rrm_errf(err, RRM_E_IO, "eval: cannot open %s: %s", rpath, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+        return rrm_errf(err, RRM_E_IO, "eval: %s is in use by another rrm eval", rpath);
+    struct eval_settings old;
+    int found = 0, rc = read_run_json(p->out_dir, &old, &found, err);
+    if (rc != RRM_OK) return rc;
+    struct stat st;
+    if (!found && fstat(*fd, &st) == 0 && st.st_size > 0)
+        return rrm_errf(err, RRM_E_INVAL, "eval: %s has results but no run.json: refusing to mix "
+                                          "unknown results; use a new --out", p->out_dir);
+    char why[600];
+    if (found && eval_settings_differ(&old, s, 0, why, sizeof why))
+        return rrm_errf(err, RRM_E_INVAL, "eval: %s holds a run with other settings (%s); rerun "
+                                          "with the same settings or use a new --out",
+                        p->out_dir, why);
+    json_t *sj = eval_settings_json(s);
+    rc = sj ? write_json_file(p->out_dir, "run.json", sj, err)
+            : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
+    json_decref(sj);
+    return rc;
+}
+
 int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *err)
 {
     if (!p || !p->bench || !p->out_dir || !p->model)
@@ -488,7 +528,7 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     int fd = -1;
     rrm_judge *j = NULL;
     struct eval_results rs = {0};
-    struct eval_settings s, old;
+    struct eval_settings s;
     rc = select_rows(&d, p, &sel, &n_sel, &n_selection, err);
     if (rc == RRM_OK && n_sel == 0)
         rc = rrm_errf(err, RRM_E_INVAL, "eval: no rows selected (%lld in the selection, shard "
@@ -501,35 +541,7 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     rpath = rc == RRM_OK ? rrm_path_join(p->out_dir, "results.jsonl") : NULL;
     if (rc == RRM_OK && !rpath) rc = rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
     if (rc != RRM_OK) goto done;
-    fd = open(rpath, O_RDWR | O_CREAT | O_APPEND, 0666);
-    if (fd < 0) {
-        rc = rrm_errf(err, RRM_E_IO, "eval: cannot open %s: %s", rpath, strerror(errno));
-        goto done;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = rrm_errf(err, RRM_E_IO, "eval: %s is in use by another rrm eval", rpath);
-        goto done;
-    }
-    int found = 0;
-    rc = read_run_json(p->out_dir, &old, &found, err);
-    if (rc != RRM_OK) goto done;
-    struct stat st;
-    if (!found && fstat(fd, &st) == 0 && st.st_size > 0) {
-        rc = rrm_errf(err, RRM_E_INVAL, "eval: %s has results but no run.json: refusing to mix "
-                                        "unknown results; use a new --out", p->out_dir);
-        goto done;
-    }
-    char why[600];
-    if (found && eval_settings_differ(&old, &s, 0, why, sizeof why)) {
-        rc = rrm_errf(err, RRM_E_INVAL, "eval: %s holds a run with other settings (%s); rerun "
-                                        "with the same settings or use a new --out",
-                      p->out_dir, why);
-        goto done;
-    }
-    json_t *sj = eval_settings_json(&s);
-    rc = sj ? write_json_file(p->out_dir, "run.json", sj, err)
-            : rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
-    json_decref(sj);
+    rc = open_run_dir(p, &s, rpath, &fd, err);
     int torn = 0;
     if (rc == RRM_OK) rc = eval_results_read(rpath, 1, &rs, &torn, err);
     if (rc != RRM_OK) goto done;
@@ -549,13 +561,7 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
     if (rc != RRM_OK) goto done;
     struct run_state rst = {p, {0}, 0, rrm_time_s(), 0, NULL};
     rst.pr.rows_total = n_sel;
-    rst.pr.rows_resumed = rst.pr.rows_done = rs.n;
-    for (int64_t i = 0; i < rs.n; i++) {
-        if (rs.r[i].gold == EVAL_GOLD_TIE) continue;
-        rst.pr.score_sum += eval_row_score(rs.r[i].gold, rs.r[i].winner,
-                                           eval_nd_credit(d.bench, p->both_orders));
-        rst.pr.scored_rows++;
-    }
+    resumed_progress(&rst.pr, &rs, eval_nd_credit(d.bench, p->both_orders));
     if (rs.n) note(p, "resuming: %lld of %lld rows already in %s", (long long)rs.n,
                    (long long)n_sel, rpath);
     eval_results_free(&rs);
@@ -565,10 +571,9 @@ int eval_run(const struct eval_params *p, struct eval_scores *scores, rrm_err *e
         rc = rrm_errf(err, RRM_E_NOMEM, "eval: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < n_sel; i++) {
-        int64_t at = find_row(keys, n_sel, &d, d.rows[sel[i]].subset, d.rows[sel[i]].id);
-        if (at >= 0 && !done[at]) todo[n_todo++] = sel[i];
-    }
+    for (int64_t i = 0; i < n_sel; i++)
+        if (!done[find_row(keys, n_sel, &d, d.rows[sel[i]].subset, d.rows[sel[i]].id)])
+            todo[n_todo++] = sel[i];
     if (n_todo) {
         rrm_judge_params jp = p->judge;
         jp.progress = judge_progress;

@@ -59,6 +59,12 @@ E --bench "jsonl:$J" --out "$T/j1" >"$T/j1.out" 2>"$T/j1.err"; rc=$?
 check "jsonl bad rows, fail (default): exit 1 naming file:line" sh -c "[ $rc -eq 1 ] && grep -q 'mine.jsonl:4:' '$T/j1.err' && grep -q duplicate '$T/j1.err'"
 E --bench "jsonl:$J" --out "$T/j2" --on-bad-row skip >"$T/j2.out" 2>"$T/j2.err"; rc=$?
 check "jsonl bad rows, skip: each reported, 3 rows judged" sh -c "[ $rc -eq 0 ] && [ \$(grep -c 'skipped' '$T/j2.err') -eq 4 ] && grep -q 'mine.jsonl:5:.*not a string' '$T/j2.err' && grep -q 'mine.jsonl:6:' '$T/j2.err' && grep -q 'mine.jsonl:7:.*needs' '$T/j2.err'"
+# A prompt longer than the model's context (4096): that row is recorded as not judged (no
+# decision), the rest of its batch is judged.
+node -e 'const w=[]; for (let i = 0; i < 5000; i++) w.push("word" + i); const rows=[{id: "long", prompt: w.join(" "), chosen: "a", rejected: "b"}, {id: "short", prompt: "q", chosen: "a", rejected: "b"}]; require("fs").writeFileSync(process.argv[1], rows.map((r) => JSON.stringify(r)).join("\n") + "\n")' "$T/long.jsonl"
+E --bench "jsonl:$T/long.jsonl" --out "$T/long" >/dev/null 2>"$T/long.err"; rc=$?
+check "a prompt over the context: row not judged, the other judged" sh -c "[ $rc -eq 0 ] && grep -q 'not judged' '$T/long.err'"
+check "not-judged row: error recorded, counted, scored as no decision" jcheck "$T/long/report.json" 'd.rows === 2 && d.rows_not_judged === 1 && rows[0].id === "long" && /context/.test(rows[0].error) && rows[0].winner === null && rows[0].score === 0.5 && !rows[1].error && rows[1].tokens[0] > 0'
 E --bench judgebench --limit 2 --both-orders --out "$T/jb2" >/dev/null 2>"$T/jb2.err"
 check "judgebench --both-orders: 2 orders per row, official rule (no decision scores 0)" jcheck "$T/jb2/report.json" 'd.settings.both_orders && rows.length === 2 && rows.every((r) => r.orders === 2 && r.picks.length === 2 && r.reasoning.length === 2 && (r.winner !== null || r.score === 0))'
 check "judgebench --both-orders: the rule is stated in report.md" grep -q 'JudgeBench official' "$T/jb2/report.md"
