@@ -573,6 +573,8 @@ void rrm_rank_result_free(rrm_rank_result *r);
  * thread count or on which other comparisons share the call. */
 typedef struct rrm_judge rrm_judge;
 
+struct rrm_judge_result; /* below */
+
 typedef struct rrm_judge_params {
     int k;                        /* votes per comparison (default 1) */
     rrm_sampler_params sampling;  /* model card: temperature 0.6, top_p 1.0 (seed is ignored:
@@ -593,6 +595,14 @@ typedef struct rrm_judge_params {
     const char *template_name;    /* force a chat template family (NULL = detect) */
     rrm_progress_cb progress;     /* tokens generated / budget, once per forward; may be NULL */
     void *progress_user;
+    int64_t kv_max;               /* with n_ctx 0: allocate at most this many KV tokens (0 =
+                                   * 1 << 20), but never less than one comparison needs; the
+                                   * comparisons of a run then wait for each other's blocks */
+    /* Called once per comparison of rrm_judge_run as soon as its votes are final, with out[i]
+     * complete (borrowed: still owned by the caller's out array); may be NULL. A return other
+     * than RRM_OK (with err filled) stops the run with that error. */
+    int (*on_result)(int i, const struct rrm_judge_result *r, void *user, rrm_err *err);
+    void *on_result_user;
 } rrm_judge_params;
 rrm_judge_params rrm_judge_default_params(void);
 

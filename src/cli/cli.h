@@ -16,6 +16,8 @@ int cli_generate(int argc, char **argv);
 int cli_template(int argc, char **argv);
 int cli_judge(int argc, char **argv);
 int cli_rank(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_eval_merge(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_detokenize(int argc, char **argv);
 

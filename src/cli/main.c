@@ -13,6 +13,8 @@ static const struct cli_cmd commands[] = {
     {"generate", cli_generate, "generate token ids (or text) from a prompt"},
     {"judge", cli_judge, "judge which of two responses answers a query better (k votes)"},
     {"rank", cli_rank, "rank N candidate responses by ELO or knockout tournament"},
+    {"eval", cli_eval, "evaluate a judge on a benchmark (resumable; report.json/.md/.svg)"},
+    {"eval-merge", cli_eval_merge, "merge the shards of an rrm eval run into one report"},
     {"template", cli_template, "render chat messages with the model's chat template"},
     {"tokenize", cli_tokenize, "text -> token ids (one line, space-separated)"},
     {"detokenize", cli_detokenize, "token ids -> text, exactly, no added newline"},

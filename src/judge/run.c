@@ -272,7 +272,8 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
     if (!jobs) return rrm_errf(err, RRM_E_NOMEM, "judge: out of memory for %d comparisons", n);
     struct eng *e = NULL;
     int rc = RRM_OK;
-    int64_t need = 0, n_ctx_train = j->info.n_ctx_train > 0 ? j->info.n_ctx_train : INT64_MAX;
+    int64_t need = 0, need_one = 0;
+    int64_t n_ctx_train = j->info.n_ctx_train > 0 ? j->info.n_ctx_train : INT64_MAX;
     for (int i = 0; rc == RRM_OK && i < n; i++) {
         struct job *jb = &jobs[i];
         rc = rrm_judge_prompt(j, &pairs[i], NULL, NULL, &jb->ids, &jb->n_ids, &jb->swapped, err);
@@ -292,6 +293,7 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
             jb->max_new = n_ctx_train - jb->n_ids - j->n_close;
         int64_t t = job_tokens(j, jb);
         need = j->p.n_ctx ? (t > need ? t : need) : need + t;
+        if (t > need_one) need_one = t;
         out[i].swapped = jb->swapped;
         out[i].n_prompt = jb->n_ids;
         out[i].max_new_tokens = jb->max_new;
@@ -305,8 +307,10 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
                       "tokens) but n_ctx is %lld",
                       (long long)need, j->p.k, (long long)j->p.max_new_tokens,
                       (long long)j->p.n_ctx);
-    if (rc == RRM_OK && !j->p.n_ctx && need > JUDGE_MAX_CTX)
-        need = JUDGE_MAX_CTX; /* comparisons then wait for each other's blocks */
+    int64_t kv_cap = j->p.kv_max > 0 && j->p.kv_max < JUDGE_MAX_CTX ? j->p.kv_max : JUDGE_MAX_CTX;
+    if (kv_cap < need_one) kv_cap = need_one;
+    if (rc == RRM_OK && !j->p.n_ctx && need > kv_cap)
+        need = kv_cap; /* comparisons then wait for each other's blocks */
     int seqs = n * j->p.k;
     if (seqs > JUDGE_MAX_SEQ) seqs = JUDGE_MAX_SEQ;
     if (seqs < j->p.k) seqs = j->p.k;
@@ -345,7 +349,10 @@ int rrm_judge_run(rrm_judge *j, const rrm_judge_pair *pairs, int n, rrm_judge_re
         eng_get_stats(e, &st);
         generated = st.decode_tokens;
         for (int i = 0; rc == RRM_OK && i < n; i++) {
-            if (!jobs[i].done) rc = collect(j, e, &jobs[i], &out[i], more == 0, err);
+            if (jobs[i].done) continue;
+            rc = collect(j, e, &jobs[i], &out[i], more == 0, err);
+            if (rc == RRM_OK && jobs[i].done && j->p.on_result)
+                rc = j->p.on_result(i, &out[i], j->p.on_result_user, err);
         }
         if (rc == RRM_OK && j->p.progress &&
             j->p.progress((uint64_t)generated, (uint64_t)budget, j->p.progress_user))
