@@ -109,6 +109,11 @@ void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, in
 void kern_avx512_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 void kern_avx512_rope(float *x, int64_t n_head, int64_t head_dim, const float *cs,
                       const float *sn);
+/* The kern_kq_type weights (avx512/kquant.c): outputs [lo, hi) of kern_avx512_matmul, rows
+ * dequantized into scratch (4 * n_in floats) then the F32 path; and the vector dequantizer
+ * (the same f32 bits as kern_dequantize_row; n a multiple of the block). */
+void kern_avx512_matmul_kq(const struct kern_matmul *a, float *scratch, int64_t lo, int64_t hi);
+void kern_avx512_dequantize_kq(int type, const void *src, float *dst, int64_t n);
 void kern_avx512_add(float *y, const float *x, int64_t n);
 void kern_avx512_axpy(float *y, float a, const float *x, int64_t n);
 
