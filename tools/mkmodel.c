@@ -6,18 +6,20 @@
  * The same seed and shape always give byte-identical files: every tensor draws from its own RNG
  * seeded from (seed, tensor name), so the order of writing does not matter.
  *
- *   mkmodel --shape tiny --seed 1 --out DIR [--gguf f32,f16,bf16,q8_0] [--hf-dtype f32|f16|bf16]
+ *   mkmodel --shape tiny --seed 1 --out DIR [--gguf f32,f16,bf16,q8_0,q4_k_m,...] [--hf-dtype f32|f16|bf16]
  *           [--shards N] [--tokenizer-dir D] [--rope-theta X] [--n-layer N] ...
  *   mkmodel --list
  *
  * Weights: embeddings N(0, 1); matrices N(0, 1/sqrt(fan_in)); the output head 3/sqrt(n_embd) so
  * that random logits are spread enough for stable greedy tests; norms 1 + 0.1 N; biases 0.1 N.
- * GGUF: 1-D tensors stay F32 (as llama.cpp does); a 2-D tensor whose rows are not a multiple of
- * the quantized block falls back to F16 (llama.cpp's quantize falls back too).
+ * GGUF: per-tensor types follow `rrm quantize` (llama.cpp's mix rules, src/model/quantize.c:
+ * 1-D tensors stay F32, output head Q6_K for quantized types, Q4_K_M/Q5_K_M bumps, fallbacks);
+ * where llama.cpp would refuse (rows not a multiple of a 32-block) the tensor is written F16.
  */
 #include "core/core.h"
 #include "formats/formats.h"
 #include "kernels/kernels.h"
+#include "model/qwen2.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -40,6 +42,8 @@ static const struct shape shapes[] = {
     {"hd12-gqa7", 84, 7, 1, 96, 2, 0, 1000000.0, "head_dim 12, GQA 7, odd rows (q8_0 falls back)"},
     {"hd64-mha", 128, 2, 2, 256, 2, 0, 10000.0, "head_dim 64, GQA 1 (MHA)"},
     {"hd128-gqa2", 256, 2, 1, 384, 2, 1, 1000000.0, "head_dim 128, GQA 2, tied"},
+    {"k256-a", 256, 4, 2, 512, 2, 0, 10000.0, "all dims multiples of 256 (k-quants), head_dim 64"},
+    {"k256-b", 256, 2, 1, 768, 3, 1, 1000000.0, "multiples of 256, head_dim 128, GQA 2, tied"},
     {"qwen2.5-0.5b", 896, 14, 2, 4864, 24, 1, 1000000.0, "Qwen2.5-0.5B / R1-distill-1.5B-like"},
     {"rrm-7b", 3584, 28, 4, 18944, 28, 0, 10000.0, "RRM-7B (DeepSeek-R1-Distill-Qwen-7B)"},
 };
@@ -281,18 +285,6 @@ done:
 
 /* ---- GGUF ---- */
 
-/* llama.cpp's general.file_type numbers (enum llama_ftype). */
-static uint32_t file_type_of(int type)
-{
-    switch (type) {
-    case RRM_TYPE_F32: return 0;
-    case RRM_TYPE_F16: return 1;
-    case RRM_TYPE_Q8_0: return 7;
-    case RRM_TYPE_BF16: return 32;
-    default: return 0;
-    }
-}
-
 /* Writes the tokenizer.ggml.* keys llama.cpp reads for a "gpt2" (byte-level BPE) vocabulary,
  * the way convert_hf_to_gguf.py does for Qwen2 / DeepSeek-R1-distill: tokens in id order padded
  * with "[PADn]" (type 5, unused) up to the embedding rows, token types 1 normal / 3 control
@@ -425,8 +417,8 @@ done:
     return rc;
 }
 
-static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int type,
-                      rrm_err *err)
+static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n,
+                      const struct qwen2_qmix *mix, rrm_err *err)
 {
     const struct shape *s = &o->s;
     struct gguf_writer *w = NULL;
@@ -441,8 +433,9 @@ static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int
     }
     if ((rc = gguf_w_str(w, "general.architecture", "qwen2", 5, err)) ||
         (rc = gguf_w_str(w, "general.name", name, strlen(name), err)) ||
-        (rc = gguf_w_u32(w, "general.file_type", file_type_of(type), err)) ||
-        (type == RRM_TYPE_Q8_0 && (rc = gguf_w_u32(w, "general.quantization_version", 2, err))) ||
+        (rc = gguf_w_u32(w, "general.file_type", mix->ftype, err)) ||
+        ((mix->base == RRM_TYPE_Q8_0 || kern_kq_type(mix->base)) &&
+         (rc = gguf_w_u32(w, "general.quantization_version", 2, err))) ||
         (rc = gguf_w_u32(w, "qwen2.context_length", (uint32_t)o->n_ctx, err)) ||
         (rc = gguf_w_u32(w, "qwen2.embedding_length", (uint32_t)s->n_embd, err)) ||
         (rc = gguf_w_u32(w, "qwen2.block_count", (uint32_t)s->n_layer, err)) ||
@@ -453,9 +446,18 @@ static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int
         (rc = gguf_w_f32(w, "qwen2.attention.layer_norm_rms_epsilon", (float)o->rms_eps, err)) ||
         (rc = mk_tokenizer_meta(w, o->tok_dir, o->n_vocab, err)))
         goto done;
+    const char **names = rrm_calloc((size_t)n + 1, sizeof *names);
+    if (!names) {
+        rc = rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) names[i] = t[i].gguf_name;
+    struct qwen2_qstate st;
+    qwen2_qstate_init(&st, names, n);
+    rrm_free(names);
     for (int64_t i = 0; i < n; i++) {
-        int tt = t[i].n_dims == 1 ? RRM_TYPE_F32 : type;
-        if (t[i].ne[0] % rrm_type_block(tt) != 0) tt = RRM_TYPE_F16;
+        int tt = qwen2_quant_type(mix, &st, t[i].gguf_name, t[i].n_dims, t[i].ne[0], RRM_TYPE_F32);
+        if (tt < 0) tt = RRM_TYPE_F16;
         size_t nbytes;
         bufs[i] = convert(t[i].data, t[i].ne[0] * t[i].ne[1], tt, &nbytes);
         if (!bufs[i]) {
@@ -466,7 +468,10 @@ static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int
         if (rc != RRM_OK) goto done;
     }
     char fname[64];
-    snprintf(fname, sizeof fname, "model-%s.gguf", rrm_type_name(type));
+    size_t k = (size_t)snprintf(fname, sizeof fname, "model-");
+    for (const char *c = mix->name; *c && k + 6 < sizeof fname; c++)
+        fname[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    snprintf(fname + k, sizeof fname - k, ".gguf");
     char *path = rrm_path_join(o->out, fname);
     rc = path ? gguf_writer_write(w, path, err)
               : rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
@@ -492,7 +497,7 @@ static int parse_type(const char *s)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: mkmodel --shape NAME --seed S --out DIR [--gguf f32,f16,bf16,q8_0]\n"
+            "usage: mkmodel --shape NAME --seed S --out DIR [--gguf f32,f16,bf16,q8_0,q4_k_m,...]\n"
             "               [--hf-dtype f32|f16|bf16] [--shards N] [--tokenizer-dir DIR]\n"
             "               [--n-embd N --n-head N --n-head-kv N --n-ff N --n-layer N]\n"
             "               [--tied 0|1] [--rope-theta X] [--n-ctx N] [--rms-eps X]\n"
@@ -638,13 +643,13 @@ int main(int argc, char **argv)
     snprintf(types, sizeof types, "%s", o.gguf_types);
     for (char *tok = strtok(types, ","); rc == RRM_OK && tok; tok = strtok(NULL, ",")) {
         if (strcmp(tok, "none") == 0) continue;
-        int type = parse_type(tok);
-        if (type < 0) {
-            fprintf(stderr, "mkmodel: unknown GGUF type '%s' (f32, f16, bf16, q8_0)\n", tok);
+        const struct qwen2_qmix *mix = qwen2_qmix_find(tok);
+        if (!mix) {
+            fprintf(stderr, "mkmodel: unknown GGUF type '%s' (%s)\n", tok, qwen2_qmix_names());
             gen_free(t, n);
             return 2;
         }
-        rc = write_gguf(&o, t, n, type, &err);
+        rc = write_gguf(&o, t, n, mix, &err);
     }
     gen_free(t, n);
     if (rc != RRM_OK) {

@@ -18,6 +18,7 @@ int cli_judge(int argc, char **argv);
 int cli_rank(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_detokenize(int argc, char **argv);
+int cli_quantize(int argc, char **argv);
 
 /* Strict parsers: print an error naming the flag and return -1 on bad text. */
 int cli_int(const char *flag, const char *v, long long lo, long long hi, long long *out);

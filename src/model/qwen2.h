@@ -79,9 +79,9 @@ struct rrm_model {
 /* Builds a model from a table of tensors (borrowed: the data must outlive the model, or be
  * handed over with qwen2_model_own) and hyper-parameters. Binds every tensor by name under
  * `naming`, checks every shape against hp (RRM_E_FORMAT naming the tensor, the expected and the
- * found shape; `hp_what` says where hp came from, e.g. "config.json"), every type (matrices
- * F32/F16/BF16/Q8_0, vectors F32/F16/BF16, else RRM_E_UNSUPPORTED), reports missing tensors
- * (RRM_E_FORMAT) and logs unexpected extra tensors as warnings (they are ignored). Norms and
+ * found shape; `hp_what` says where hp came from, e.g. "config.json"), every type (matrices:
+ * kern_matmul_type_ok, i.e. F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K; vectors
+ * F32/F16/BF16; else RRM_E_UNSUPPORTED), reports missing tensors (RRM_E_FORMAT) and logs unexpected extra tensors as warnings (they are ignored). Norms and
  * biases are converted once to f32 copies owned by the model. An absent output head is tied to
  * token_embd. `source` is "gguf" or "safetensors". p may be NULL. */
 int qwen2_model_from_tensors(rrm_model **out, const struct qwen2_hparams *hp,
@@ -90,5 +90,34 @@ int qwen2_model_from_tensors(rrm_model **out, const struct qwen2_hparams *hp,
                              const rrm_model_params *p, rrm_err *err);
 /* Makes the model own a file object: close_fn(src) runs in rrm_model_free. */
 void qwen2_model_own(rrm_model *m, void *src, void (*close_fn)(void *));
+
+/* ---- quantization (quantize.c): llama.cpp's file types and per-tensor mix rules ---- */
+
+/* A target: name ("Q4_K_M"), llama.cpp's general.file_type (enum llama_ftype) and base type. */
+struct qwen2_qmix {
+    const char *name;
+    uint32_t ftype;
+    int base;
+};
+/* The mix named `name` (case-insensitive), or NULL; qwen2_qmix_names lists them. */
+const struct qwen2_qmix *qwen2_qmix_find(const char *name);
+const char *qwen2_qmix_names(void);
+/* Counters of llama.cpp's quantize_state_impl: attn_v / ffn_down tensors seen so far and in
+ * total, and whether the file has its own output.weight. Init from all tensor names. */
+struct qwen2_qstate {
+    int64_t n_attn_v, n_ffn_down, i_attn_v, i_ffn_down;
+    int has_output;
+};
+void qwen2_qstate_init(struct qwen2_qstate *s, const char *const *names, int64_t n);
+/* Type of tensor `name` (ne0 columns) under `mix`, calls in file order (updates s); src_type
+ * for tensors that keep theirs; -1 when n_in fits no type (llama.cpp refuses too). */
+int qwen2_quant_type(const struct qwen2_qmix *mix, struct qwen2_qstate *s, const char *name,
+                     int n_dims, int64_t ne0, int src_type);
+/* Converts GGUF `in` to GGUF `out` under `mix` (see quantize.c), streaming tensor by tensor,
+ * written atomically. progress (may be NULL) gets input bytes done/total. Errors: those of
+ * gguf_open, RRM_E_UNSUPPORTED (a tensor that cannot be converted), RRM_E_IO, RRM_E_NOMEM,
+ * RRM_E_CANCELLED. */
+int qwen2_quantize_gguf(const char *in, const char *out, const struct qwen2_qmix *mix,
+                        rrm_progress_cb progress, void *user, rrm_err *err);
 
 #endif

@@ -115,7 +115,7 @@ static int check_tensor(const struct qwen2_hparams *hp, int64_t slot, const stru
         return rrm_errf(err, RRM_E_UNSUPPORTED,
                         "model: tensor '%s' has type %s; %s must be f32, f16, bf16%s", t->name,
                         rrm_type_name(t->type), mat ? "matrices" : "norms and biases",
-                        mat ? " or q8_0" : "");
+                        mat ? ", q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K or q6_K" : "");
     size_t row, total;
     int rc = rrm_row_bytes(t->type, ne0, &row);
     if (rc != RRM_OK || !rrm_mul_size(&total, row, (size_t)ne1) || total != t->nbytes || !t->data)
@@ -187,7 +187,10 @@ static int bind_mat(rrm_model *m, struct qwen2_mat *w, const struct fmt_tensor *
     w->n_in = t->ne[0];
     w->n_out = t->ne[1];
     rrm_row_bytes(t->type, w->n_in, &w->row_bytes);
-    size_t align = t->type == RRM_TYPE_F32 ? 4 : t->type == RRM_TYPE_Q8_0 ? 1 : 2;
+    /* block types are read byte-wise (memcpy / unaligned loads): any alignment */
+    size_t align = t->type == RRM_TYPE_F32                               ? 4
+                   : t->type == RRM_TYPE_F16 || t->type == RRM_TYPE_BF16 ? 2
+                                                                         : 1;
     w->data = t->data;
     if ((uintptr_t)t->data % align == 0) return RRM_OK;
     void *c = rrm_alloc_aligned(t->nbytes);
