@@ -77,10 +77,14 @@ for s in $shapes; do
         "$MKMODEL" --shape "$s" --seed 9 --out "$d" --gguf q4_k_m --tokenizer-dir "$SHARED/data/deepseek-r1-distill-qwen-7b" >"$T/mk.log" 2>&1
         check "$s: mkmodel q4_k_m types == rrm quantize" sh -c "[ \"\$('$RRM' info -m '$d/model-q4_k_m.gguf' | grep 'tensor types')\" = \"\$('$RRM' info -m '$d/q-q4_k_m.gguf' | grep 'tensor types')\" ]"
     fi
-    # a failed quantize leaves nothing behind (unknown type is a usage error; truncated input)
-    if [ "$s" = hd64-mha ]; then
-        head -c 1000000 "$d/model-f32.gguf" >"$d/trunc.gguf"
-        expect_fail "$s: truncated input fails" "$RRM" quantize "$d/trunc.gguf" "$d/out.gguf" --type q4_k_m
+    # corrupt input: a quantized file cut inside its tensor data fails to load and to
+    # requantize, and a failed quantize leaves nothing behind
+    if [ "$s" = "${shapes%% *}" ]; then
+        ty1=${types%% *}
+        sz=$(wc -c <"$d/q-$ty1.gguf")
+        head -c $((sz - 4096)) "$d/q-$ty1.gguf" >"$d/trunc.gguf"
+        expect_fail "$s $ty1: truncated tensor data fails to load" "$RRM" info -m "$d/trunc.gguf"
+        expect_fail "$s $ty1: truncated input fails to quantize" "$RRM" quantize "$d/trunc.gguf" "$d/out.gguf" --type q6_k
         check "$s: no output after a failure" sh -c "! ls '$d' | grep -q '^out.gguf'"
     fi
     rm -f "$d"/*.gguf "$d"/*.safetensors
