@@ -5,6 +5,8 @@
  * and sums in the same order; this file is built with -ffp-contract=off), then the F32 matmul of
  * avx512/matmul.c runs over those rows, which is the spec's 16-lane dot. So the result equals an
  * F32 matmul over ggml's dequantized weights, for any thread split and batch size.
+ * Few rows (decode): a fused path that dequantizes 32 weights at a time in registers and keeps
+ * the lane accumulators in registers (one pass over the quantized rows: bandwidth-bound).
  * Built with the ISA_avx512 flags only; reached from kern_avx512_matmul.
  */
 #include "kernels/kernels.h"
@@ -150,12 +152,213 @@ void kern_avx512_dequantize_kq(int type, const void *src, float *dst, int64_t n)
     deq_row(type, src, dst, n);
 }
 
-/* Outputs [lo, hi) of a kern_kq_type matmul: groups of 4 weight rows dequantized into scratch
- * (4 * n_in floats, the kernels.h contract), then the F32 matmul over the group. */
+/* ---- fused path (few rows: decode): weights dequantized in registers, 32 at a time ---- */
+
+#define OB 4 /* weight rows per tile */
+#define RB 4 /* activation rows per tile */
+#define PF_BYTES 1024 /* software prefetch distance along each weight row (see matmul.c) */
+
+INLINE __m512 cvt_q(__m512i q)
+{
+    return _mm512_cvtepi32_ps(q);
+}
+
+/* get_scale_min_k4, inlined */
+INLINE void scale_min(int j, const uint8_t *q, int *d, int *m)
+{
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/* Elements i..i+31 (i % 32 == 0) of weight row p as two f32 vectors, the same bits as
+ * kern_dequantize_row gives them. wt is a compile-time constant at every call site. */
+INLINE void grp32(int wt, const uint8_t *p, int64_t i, __m512 *v0, __m512 *v1)
+{
+    const __m512i f = _mm512_set1_epi32(0x0f), s16 = _mm512_set1_epi32(16);
+    switch (wt) {
+    case RRM_TYPE_Q4_0:
+    case RRM_TYPE_Q4_1:
+    case RRM_TYPE_Q5_0:
+    case RRM_TYPE_Q5_1: {
+        const int bb = wt == RRM_TYPE_Q4_0 ? 18 : wt == RRM_TYPE_Q4_1 ? 20 : wt == RRM_TYPE_Q5_0 ? 22 : 24;
+        const int has_m = wt == RRM_TYPE_Q4_1 || wt == RRM_TYPE_Q5_1;
+        const int five = wt == RRM_TYPE_Q5_0 || wt == RRM_TYPE_Q5_1;
+        const uint8_t *b = p + (i / 32) * bb;
+        const uint8_t *qs = b + 2 + 2 * has_m + 4 * five;
+        _mm_prefetch((const char *)b + PF_BYTES, _MM_HINT_T0);
+        const __m512i q = bytes16(qs);
+        __m512i lo = _mm512_and_si512(q, f), hi = _mm512_srli_epi32(q, 4);
+        if (five) {
+            uint32_t h;
+            memcpy(&h, b + 2 + 2 * has_m, 4);
+            lo = _mm512_mask_add_epi32(lo, (__mmask16)(h & 0xffff), lo, s16);
+            hi = _mm512_mask_add_epi32(hi, (__mmask16)(h >> 16), hi, s16);
+        }
+        if (!has_m) {
+            const __m512i off = _mm512_set1_epi32(five ? 16 : 8);
+            lo = _mm512_sub_epi32(lo, off);
+            hi = _mm512_sub_epi32(hi, off);
+        }
+        const __m512 d = _mm512_set1_ps(f16_at(b));
+        *v0 = _mm512_mul_ps(cvt_q(lo), d);
+        *v1 = _mm512_mul_ps(cvt_q(hi), d);
+        if (has_m) {
+            const __m512 m = _mm512_set1_ps(f16_at(b + 2));
+            *v0 = _mm512_add_ps(*v0, m);
+            *v1 = _mm512_add_ps(*v1, m);
+        }
+        return;
+    }
+    case RRM_TYPE_Q4_K:
+    case RRM_TYPE_Q5_K: {
+        const int five = wt == RRM_TYPE_Q5_K;
+        const uint8_t *b = p + (i / 256) * (five ? 176 : 144);
+        const int j = (int)(i % 256) / 32; /* sub-block: group j / 2, low nibbles if j even */
+        const uint8_t *ql = b + (five ? 48 : 16) + 32 * (j / 2);
+        _mm_prefetch((const char *)ql + PF_BYTES, _MM_HINT_T0);
+        int sc, mn;
+        scale_min(j, b + 4, &sc, &mn);
+        const __m512 d = _mm512_set1_ps(f16_at(b) * (float)sc);
+        const __m512 m = _mm512_set1_ps(f16_at(b + 2) * (float)mn);
+        __m512i q0 = bytes16(ql), q1 = bytes16(ql + 16);
+        if (j & 1) {
+            q0 = _mm512_srli_epi32(q0, 4);
+            q1 = _mm512_srli_epi32(q1, 4);
+        } else {
+            q0 = _mm512_and_si512(q0, f);
+            q1 = _mm512_and_si512(q1, f);
+        }
+        if (five) {
+            const __m512i bit = _mm512_set1_epi32(1 << j);
+            q0 = _mm512_mask_add_epi32(q0, _mm512_test_epi32_mask(bytes16(b + 16), bit), q0, s16);
+            q1 = _mm512_mask_add_epi32(q1, _mm512_test_epi32_mask(bytes16(b + 32), bit), q1, s16);
+        }
+        *v0 = _mm512_sub_ps(_mm512_mul_ps(d, cvt_q(q0)), m);
+        *v1 = _mm512_sub_ps(_mm512_mul_ps(d, cvt_q(q1)), m);
+        return;
+    }
+    default: { /* Q6_K: half h of 128, quarter k of 32 */
+        const uint8_t *b = p + (i / 256) * 210;
+        const int r = (int)(i % 256), h = r / 128, k = (r % 128) / 32;
+        const uint8_t *ql = b + 64 * h + 32 * (k % 2), *qh = b + 128 + 32 * h;
+        const int8_t *sc = (const int8_t *)(b + 192 + 8 * h) + 2 * k;
+        if (k == 0) _mm_prefetch((const char *)b + PF_BYTES, _MM_HINT_T0);
+        const float d = f16_at(b + 208);
+        const __m512i t = _mm512_set1_epi32(3), s32 = _mm512_set1_epi32(32);
+        __m512i a0 = bytes16(ql), a1 = bytes16(ql + 16);
+        a0 = k < 2 ? _mm512_and_si512(a0, f) : _mm512_srli_epi32(a0, 4);
+        a1 = k < 2 ? _mm512_and_si512(a1, f) : _mm512_srli_epi32(a1, 4);
+        const __m512i h0 = _mm512_and_si512(_mm512_srli_epi32(bytes16(qh), 2 * k), t);
+        const __m512i h1 = _mm512_and_si512(_mm512_srli_epi32(bytes16(qh + 16), 2 * k), t);
+        const __m512i q0 = _mm512_sub_epi32(_mm512_or_si512(a0, _mm512_slli_epi32(h0, 4)), s32);
+        const __m512i q1 = _mm512_sub_epi32(_mm512_or_si512(a1, _mm512_slli_epi32(h1, 4)), s32);
+        *v0 = _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[0]), cvt_q(q0));
+        *v1 = _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[1]), cvt_q(q1));
+        return;
+    }
+    }
+}
+
+/* Combines the 16 lanes as kern_ref_dot does: k += k+8, k += k+4, k += k+2, k += k+1. */
+INLINE float reduce16(__m512 v)
+{
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    __m128 e = _mm_add_ss(c, _mm_shuffle_ps(c, c, 1));
+    return _mm_cvtss_f32(e);
+}
+
+/* One tile: y[r][o] for r < rb, o < ob over the whole row (n % 32 == 0 for every kq type), the
+ * spec's lane order (acc += w * x, mul then add, i ascending per lane). */
+INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, const float *x,
+                 int64_t ldx, int64_t n, float *y, int64_t ldy, const float *bias)
+{
+    __m512 acc[OB][RB];
+#pragma GCC unroll 4
+    for (int o = 0; o < ob; o++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) acc[o][r] = _mm512_setzero_ps();
+    }
+    for (int64_t i = 0; i < n; i += 32) {
+        __m512 w0[OB], w1[OB];
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) grp32(wt, w + (size_t)o * row_bytes, i, &w0[o], &w1[o]);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            const __m512 x0 = _mm512_loadu_ps(x + r * ldx + i), x1 = _mm512_loadu_ps(x + r * ldx + i + 16);
+#pragma GCC unroll 4
+            for (int o = 0; o < ob; o++) {
+                acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(w0[o], x0));
+                acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(w1[o], x1));
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rb; r++) {
+#pragma GCC unroll 4
+        for (int o = 0; o < ob; o++) {
+            float v = reduce16(acc[o][r]);
+            y[r * ldy + o] = bias ? v + bias[o] : v;
+        }
+    }
+}
+
+/* Outputs [lo, hi) for all rows: tiles of OB outputs (then single outputs) x up to RB rows. */
+INLINE void fused(int wt, const struct kern_matmul *a, size_t rbytes, int64_t lo, int64_t hi)
+{
+    const uint8_t *w = a->w;
+    const int64_t n = a->n_in, nr = a->n_rows, ldx = a->ldx, ldy = a->ldy;
+    for (int64_t o = lo; o < hi;) {
+        const int ob = hi - o >= OB ? OB : 1;
+        const uint8_t *wo = w + (size_t)o * rbytes;
+        const float *bo = a->bias ? a->bias + o : NULL;
+        for (int64_t r = 0; r < nr;) {
+            const int64_t left = nr - r;
+            const float *xr = a->x + r * ldx;
+            float *yr = a->y + r * ldy + o;
+            int step;
+            if (ob == OB) {
+                step = left >= 4 ? 4 : (int)left;
+                if (step == 4) tile(wt, OB, 4, wo, rbytes, xr, ldx, n, yr, ldy, bo);
+                else if (step == 3) tile(wt, OB, 3, wo, rbytes, xr, ldx, n, yr, ldy, bo);
+                else if (step == 2) tile(wt, OB, 2, wo, rbytes, xr, ldx, n, yr, ldy, bo);
+                else tile(wt, OB, 1, wo, rbytes, xr, ldx, n, yr, ldy, bo);
+            } else {
+                step = left >= 4 ? 4 : 1;
+                if (step == 4) tile(wt, 1, 4, wo, rbytes, xr, ldx, n, yr, ldy, bo);
+                else tile(wt, 1, 1, wo, rbytes, xr, ldx, n, yr, ldy, bo);
+            }
+            r += step;
+        }
+        o += ob;
+    }
+}
+
+/* Outputs [lo, hi) of a kern_kq_type matmul. Up to 4 * RB rows: the fused path. More rows
+ * (prefill): groups of 4 weight rows dequantized into scratch (4 * n_in floats, the kernels.h
+ * contract), then the F32 matmul (blocked) over the group. */
 void kern_avx512_matmul_kq(const struct kern_matmul *a, float *scratch, int64_t lo, int64_t hi)
 {
     size_t rb;
     if (rrm_row_bytes(a->wtype, a->n_in, &rb) != RRM_OK) return;
+    if (a->n_rows <= 4 * RB || !scratch) {
+        switch (a->wtype) {
+        case RRM_TYPE_Q4_0: fused(RRM_TYPE_Q4_0, a, rb, lo, hi); return;
+        case RRM_TYPE_Q4_1: fused(RRM_TYPE_Q4_1, a, rb, lo, hi); return;
+        case RRM_TYPE_Q5_0: fused(RRM_TYPE_Q5_0, a, rb, lo, hi); return;
+        case RRM_TYPE_Q5_1: fused(RRM_TYPE_Q5_1, a, rb, lo, hi); return;
+        case RRM_TYPE_Q4_K: fused(RRM_TYPE_Q4_K, a, rb, lo, hi); return;
+        case RRM_TYPE_Q5_K: fused(RRM_TYPE_Q5_K, a, rb, lo, hi); return;
+        case RRM_TYPE_Q6_K: fused(RRM_TYPE_Q6_K, a, rb, lo, hi); return;
+        default: return;
+        }
+    }
     const int64_t n = a->n_in;
     for (int64_t o = lo; o < hi; o += 4) {
         const int64_t g = hi - o < 4 ? hi - o : 4;
