@@ -1,21 +1,24 @@
 /*
- * cmd_quantize.c — `rrm quantize IN.gguf OUT.gguf --type T`: rewrites a GGUF model with another
- * weight type (llama.cpp's mixes for Q4_K_M / Q5_K_M, see src/model/quantize.c), copying all
- * metadata (tokenizer, chat template, hyper-parameters). Exit codes: 0 ok, 1 error, 2 usage.
+ * cmd_quantize.c — `rrm quantize IN OUT.gguf --type T`: IN is a GGUF file (all metadata is
+ * copied) or a Hugging Face directory (config.json + safetensors + tokenizer.json: the metadata
+ * convert_hf_to_gguf.py would write); weights get type T with llama.cpp's mixes for Q4_K_M /
+ * Q5_K_M (see src/model/quantize.c). Exit codes: 0 ok, 1 error, 2 usage.
  */
 #include "cli/cli.h"
 #include "model/qwen2.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rrm quantize IN.gguf OUT.gguf --type TYPE [-v]\n"
+    fprintf(f, "usage: rrm quantize IN OUT.gguf --type TYPE [-v]\n"
                "  TYPE: %s\n"
-               "  IN must be a GGUF file (F32/F16/BF16 or already quantized: rows are\n"
-               "  dequantized and quantized again). OUT is written atomically.\n",
+               "  IN: a GGUF file (F32/F16/BF16, or already quantized: rows are dequantized and\n"
+               "  quantized again) or a Hugging Face directory (config.json, safetensors,\n"
+               "  tokenizer.json). OUT is written atomically.\n",
             qwen2_qmix_names());
 }
 
@@ -65,15 +68,19 @@ int cli_quantize(int argc, char **argv)
         fprintf(stderr, "rrm quantize: unknown --type '%s' (%s)\n", type, qwen2_qmix_names());
         return 2;
     }
-    if (!gguf_is_file(in)) {
-        fprintf(stderr, "rrm quantize: '%s' is not a GGUF file (convert a Hugging Face directory "
-                        "with tools/mkmodel-style export first)\n", in);
+    struct stat sb;
+    const int is_dir = stat(in, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (!is_dir && !gguf_is_file(in)) {
+        fprintf(stderr, "rrm quantize: '%s' is neither a GGUF file nor a Hugging Face directory\n",
+                in);
         return 1;
     }
     cli_log_init(verbose);
     rrm_err err = {0};
     int last = -1;
-    int rc = qwen2_quantize_gguf(in, out, mix, isatty(2) ? progress : NULL, &last, &err);
+    rrm_progress_cb cb = isatty(2) ? progress : NULL;
+    int rc = is_dir ? qwen2_quantize_hf(in, out, mix, cb, &last, &err)
+                    : qwen2_quantize_gguf(in, out, mix, cb, &last, &err);
     if (rc != RRM_OK) return cli_fail("quantize", &err);
     fprintf(stderr, "rrm quantize: wrote %s (%s)\n", out, mix->name);
     return 0;

@@ -137,9 +137,9 @@ static int copy_kv(struct gguf_writer *w, const struct gguf_file *f, int64_t i, 
 }
 
 struct qjob {
-    const struct gguf_file *f;
-    int *types;   /* (n_tensors) output type of each tensor */
-    float *row;   /* one f32 row of the widest tensor */
+    const struct fmt_tensor **t; /* (n) input tensors in output order */
+    int *types;                  /* (n) output type of each tensor */
+    float *row;                  /* one f32 row of the widest tensor */
     rrm_progress_cb progress;
     void *user;
     uint64_t done, total;
@@ -149,7 +149,7 @@ struct qjob {
 static int fill_tensor(void *user, int64_t i, void *buf, size_t nbytes, rrm_err *err)
 {
     struct qjob *j = user;
-    const struct fmt_tensor *t = gguf_tensor(j->f, i);
+    const struct fmt_tensor *t = j->t[i];
     const int to = j->types[i];
     if (t->type == to) {
         memcpy(buf, t->data, nbytes);
@@ -173,34 +173,80 @@ static int fill_tensor(void *user, int64_t i, void *buf, size_t nbytes, rrm_err 
     return RRM_OK;
 }
 
+int qwen2_qmix_quantized(const struct qwen2_qmix *mix)
+{
+    return mix->base == RRM_TYPE_Q8_0 || kern_kq_type(mix->base);
+}
+
+/* Adds the n tensors t (output names names[i]) to w with their types under mix and writes
+ * out. hf: 1-D tensors become F32 (convert_hf_to_gguf.py's choice). */
+static int quantize_tensors(struct gguf_writer *w, const struct fmt_tensor **t,
+                            const char *const *names, int64_t n, int hf,
+                            const struct qwen2_qmix *mix, const char *out,
+                            rrm_progress_cb progress, void *user, rrm_err *err)
+{
+    struct qjob j = {.t = t, .progress = progress, .user = user};
+    int rc = RRM_OK;
+    j.types = rrm_calloc((size_t)n + 1, sizeof *j.types);
+    int64_t widest = 1;
+    for (int64_t i = 0; i < n; i++) {
+        widest = t[i]->ne[0] > widest ? t[i]->ne[0] : widest;
+        j.total += t[i]->nbytes;
+    }
+    j.row = rrm_malloc((size_t)widest * sizeof *j.row);
+    if (!j.types || !j.row) {
+        rc = rrm_errf(err, RRM_E_NOMEM, "quantize: out of memory");
+        goto done;
+    }
+    struct qwen2_qstate st;
+    qwen2_qstate_init(&st, names, n);
+    for (int64_t i = 0; i < n; i++) {
+        const int src = hf && t[i]->n_dims == 1 ? RRM_TYPE_F32 : t[i]->type;
+        int to = qwen2_quant_type(mix, &st, names[i], t[i]->n_dims, t[i]->ne[0], src);
+        size_t nb, rowb;
+        if (to < 0) {
+            rc = rrm_errf(err, RRM_E_UNSUPPORTED, "quantize: tensor '%s': %lld columns are not a multiple of the %s block (%d)",
+                          names[i], (long long)t[i]->ne[0], rrm_type_name(mix->base), rrm_type_block(mix->base));
+            goto done;
+        }
+        if (to != t[i]->type && (!kern_matmul_type_ok(t[i]->type) || !kern_matmul_type_ok(to))) {
+            rc = rrm_errf(err, RRM_E_UNSUPPORTED, "quantize: tensor '%s': cannot convert %s to %s",
+                          names[i], rrm_type_name(t[i]->type), rrm_type_name(to));
+            goto done;
+        }
+        j.types[i] = to;
+        if (rrm_row_bytes(to, t[i]->ne[0], &rowb) ||
+            !rrm_mul_size(&nb, rowb, (size_t)(t[i]->ne[1] * t[i]->ne[2] * t[i]->ne[3]))) {
+            rc = rrm_errf(err, RRM_E_FORMAT, "quantize: tensor '%s': size overflow", names[i]);
+            goto done;
+        }
+        if ((rc = gguf_w_tensor_deferred(w, names[i], to, t[i]->n_dims, t[i]->ne, nb, err)))
+            goto done;
+    }
+    rc = gguf_writer_write_fill(w, out, fill_tensor, &j, err);
+done:
+    rrm_free(j.row);
+    rrm_free(j.types);
+    return rc;
+}
+
 int qwen2_quantize_gguf(const char *in, const char *out, const struct qwen2_qmix *mix,
                         rrm_progress_cb progress, void *user, rrm_err *err)
 {
     struct gguf_file *f = NULL;
     struct gguf_writer *w = NULL;
-    struct qjob j = {.progress = progress, .user = user};
-    const char **names = NULL;
     int rc = gguf_open(&f, in, NULL, err);
     if (rc) return rc;
     const int64_t n = gguf_n_tensors(f);
-    j.f = f;
-    j.types = rrm_calloc((size_t)n + 1, sizeof *j.types);
-    names = rrm_calloc((size_t)n + 1, sizeof *names);
-    if (!j.types || !names) {
+    const struct fmt_tensor **t = rrm_calloc((size_t)n + 1, sizeof *t);
+    const char **names = rrm_calloc((size_t)n + 1, sizeof *names);
+    if (!t || !names) {
         rc = rrm_errf(err, RRM_E_NOMEM, "quantize: out of memory");
         goto done;
     }
-    int64_t widest = 1;
     for (int64_t i = 0; i < n; i++) {
-        names[i] = gguf_tensor(f, i)->name;
-        widest = gguf_tensor(f, i)->ne[0] > widest ? gguf_tensor(f, i)->ne[0] : widest;
-        j.total += gguf_tensor(f, i)->nbytes;
-    }
-    struct qwen2_qstate st;
-    qwen2_qstate_init(&st, names, n);
-    if (!(j.row = rrm_malloc((size_t)widest * sizeof *j.row))) {
-        rc = rrm_errf(err, RRM_E_NOMEM, "quantize: out of memory");
-        goto done;
+        t[i] = gguf_tensor(f, i);
+        names[i] = t[i]->name;
     }
     if ((rc = gguf_writer_init(&w, err))) goto done;
     for (int64_t i = 0; i < gguf_n_kv(f); i++) {
@@ -209,38 +255,84 @@ int qwen2_quantize_gguf(const char *in, const char *out, const struct qwen2_qmix
             continue;
         if ((rc = copy_kv(w, f, i, err))) goto done;
     }
-    const int quant = mix->base != RRM_TYPE_F32 && mix->base != RRM_TYPE_F16 && mix->base != RRM_TYPE_BF16;
     if ((rc = gguf_w_u32(w, "general.file_type", mix->ftype, err)) ||
-        (quant && (rc = gguf_w_u32(w, "general.quantization_version", 2, err))))
+        (qwen2_qmix_quantized(mix) && (rc = gguf_w_u32(w, "general.quantization_version", 2, err))))
         goto done;
-    for (int64_t i = 0; i < n; i++) {
-        const struct fmt_tensor *t = gguf_tensor(f, i);
-        int to = qwen2_quant_type(mix, &st, t->name, t->n_dims, t->ne[0], t->type);
-        size_t nb;
-        if (to < 0) {
-            rc = rrm_errf(err, RRM_E_UNSUPPORTED, "quantize: tensor '%s': %lld columns are not a multiple of the %s block (%d)",
-                          t->name, (long long)t->ne[0], rrm_type_name(mix->base), rrm_type_block(mix->base));
-            goto done;
-        }
-        if (to != t->type && (!kern_matmul_type_ok(t->type) || !kern_matmul_type_ok(to))) {
-            rc = rrm_errf(err, RRM_E_UNSUPPORTED, "quantize: tensor '%s': cannot convert %s to %s",
-                          t->name, rrm_type_name(t->type), rrm_type_name(to));
-            goto done;
-        }
-        j.types[i] = to;
-        size_t rowb;
-        if (rrm_row_bytes(to, t->ne[0], &rowb) || !rrm_mul_size(&nb, rowb, (size_t)(t->ne[1] * t->ne[2] * t->ne[3]))) {
-            rc = rrm_errf(err, RRM_E_FORMAT, "quantize: tensor '%s': size overflow", t->name);
-            goto done;
-        }
-        if ((rc = gguf_w_tensor_deferred(w, t->name, to, t->n_dims, t->ne, nb, err))) goto done;
-    }
-    rc = gguf_writer_write_fill(w, out, fill_tensor, &j, err);
+    rc = quantize_tensors(w, t, names, n, 0, mix, out, progress, user, err);
 done:
     gguf_writer_free(w);
-    rrm_free(j.row);
-    rrm_free(j.types);
+    rrm_free(t);
     rrm_free(names);
     gguf_close(f);
+    return rc;
+}
+
+/* general.* and the qwen2.* hyper-parameter keys for an HF directory. */
+static int hf_meta(struct gguf_writer *w, const char *dir, const struct hf_config *c,
+                   const struct qwen2_qmix *mix, rrm_err *err)
+{
+    const char *base = strrchr(dir, '/');
+    base = base && base[1] ? base + 1 : dir;
+    int rc;
+    if ((rc = gguf_w_str(w, "general.architecture", "qwen2", 5, err)) ||
+        (rc = gguf_w_str(w, "general.name", base, strlen(base), err)) ||
+        (rc = gguf_w_u32(w, "general.file_type", mix->ftype, err)) ||
+        (qwen2_qmix_quantized(mix) && (rc = gguf_w_u32(w, "general.quantization_version", 2, err))))
+        return rc;
+    return qwen2_gguf_hparams_meta(w, c, err);
+}
+
+int qwen2_quantize_hf(const char *dir, const char *out, const struct qwen2_qmix *mix,
+                      rrm_progress_cb progress, void *user, rrm_err *err)
+{
+    struct hf_config c;
+    struct st_set *set = NULL;
+    struct gguf_writer *w = NULL;
+    const struct fmt_tensor **t = NULL;
+    char **names = NULL;
+    int64_t n = 0;
+    char *cpath = rrm_path_join(dir, "config.json");
+    char *tpath = rrm_path_join(dir, "tokenizer.json");
+    char *tcpath = rrm_path_join(dir, "tokenizer_config.json");
+    int rc = cpath && tpath && tcpath ? RRM_OK : rrm_errf(err, RRM_E_NOMEM, "quantize: out of memory");
+    if (rc || (rc = hf_config_load(&c, cpath, err)) || (rc = st_open_dir(&set, dir, NULL, err)))
+        goto done;
+    const int64_t ns = st_n_tensors(set);
+    t = rrm_calloc((size_t)ns + 1, sizeof *t);
+    names = rrm_calloc((size_t)ns + 1, sizeof *names);
+    if (!t || !names) {
+        rc = rrm_errf(err, RRM_E_NOMEM, "quantize: out of memory");
+        goto done;
+    }
+    int64_t n_vocab = c.vocab_size;
+    for (int64_t i = 0; i < ns; i++) {
+        const struct fmt_tensor *x = st_tensor(set, i);
+        char g[96];
+        if (qwen2_gguf_name(x->name, g, sizeof g) != 0) {
+            rrm_logf(RRM_LOG_WARN, "quantize: ignoring tensor '%s'", x->name);
+            continue;
+        }
+        if (strcmp(g, "output.weight") == 0 && c.tie_word_embeddings) continue;
+        if (strcmp(g, "token_embd.weight") == 0) n_vocab = x->ne[1];
+        if (!(names[n] = rrm_strdup(g))) {
+            rc = rrm_errf(err, RRM_E_NOMEM, "quantize: out of memory");
+            goto done;
+        }
+        t[n++] = x;
+    }
+    if ((rc = gguf_writer_init(&w, err)) || (rc = hf_meta(w, dir, &c, mix, err)) ||
+        (rc = qwen2_gguf_tokenizer_meta(w, tpath, tcpath, n_vocab, c.bos_token_id,
+                                        c.eos_token_id, err)))
+        goto done;
+    rc = quantize_tensors(w, t, (const char *const *)names, n, 1, mix, out, progress, user, err);
+done:
+    for (int64_t i = 0; names && i < n; i++) rrm_free(names[i]);
+    rrm_free(names);
+    rrm_free(t);
+    gguf_writer_free(w);
+    st_close(set);
+    rrm_free(cpath);
+    rrm_free(tpath);
+    rrm_free(tcpath);
     return rc;
 }

@@ -91,6 +91,22 @@ int qwen2_model_from_tensors(rrm_model **out, const struct qwen2_hparams *hp,
 /* Makes the model own a file object: close_fn(src) runs in rrm_model_free. */
 void qwen2_model_own(rrm_model *m, void *src, void (*close_fn)(void *));
 
+/* The qwen2.* hyper-parameter keys (context_length .. layer_norm_rms_epsilon, key_length
+ * when head_dim != n_embd / n_head) from c (gguf_meta.c). */
+int qwen2_gguf_hparams_meta(struct gguf_writer *w, const struct hf_config *c, rrm_err *err);
+
+/* The GGUF name (llama.cpp's, e.g. "blk.3.attn_q.weight") of a Hugging Face Qwen2 tensor name
+ * into out (n bytes); -1 for names that are not part of Qwen2. */
+int qwen2_gguf_name(const char *hf_name, char *out, size_t n);
+
+/* Writes the tokenizer.ggml.* keys llama.cpp reads for a byte-level BPE ("gpt2") vocabulary
+ * from tokenizer.json (tokens padded with "[PADn]" up to n_vocab rows, token types, merges),
+ * bos/eos/padding ids (skipped when < 0), add_bos true, and tokenizer.chat_template from
+ * tokenizer_config.json when it has one (gguf_meta.c). Errors: RRM_E_IO, RRM_E_FORMAT. */
+int qwen2_gguf_tokenizer_meta(struct gguf_writer *w, const char *tokenizer_json,
+                              const char *tokenizer_config, int64_t n_vocab, int64_t bos,
+                              int64_t eos, rrm_err *err);
+
 /* ---- quantization (quantize.c): llama.cpp's file types and per-tensor mix rules ---- */
 
 /* A target: name ("Q4_K_M"), llama.cpp's general.file_type (enum llama_ftype) and base type. */
@@ -101,6 +117,8 @@ struct qwen2_qmix {
 };
 /* The mix named `name` (case-insensitive), or NULL; qwen2_qmix_names lists them. */
 const struct qwen2_qmix *qwen2_qmix_find(const char *name);
+/* 1 for the quantized mixes (they get general.quantization_version 2). */
+int qwen2_qmix_quantized(const struct qwen2_qmix *mix);
 const char *qwen2_qmix_names(void);
 /* Counters of llama.cpp's quantize_state_impl: attn_v / ffn_down tensors seen so far and in
  * total, and whether the file has its own output.weight. Init from all tensor names. */
@@ -119,5 +137,11 @@ int qwen2_quant_type(const struct qwen2_qmix *mix, struct qwen2_qstate *s, const
  * RRM_E_CANCELLED. */
 int qwen2_quantize_gguf(const char *in, const char *out, const struct qwen2_qmix *mix,
                         rrm_progress_cb progress, void *user, rrm_err *err);
+/* The same from a Hugging Face directory (config.json, safetensors single or sharded,
+ * tokenizer.json, tokenizer_config.json): the GGUF metadata convert_hf_to_gguf.py writes for
+ * Qwen2 (qwen2.* hyper-parameters, tokenizer.ggml.*, chat template), tensors renamed to GGUF
+ * names, 1-D tensors as F32, a tied lm_head dropped. */
+int qwen2_quantize_hf(const char *dir, const char *out, const struct qwen2_qmix *mix,
+                      rrm_progress_cb progress, void *user, rrm_err *err);
 
 #endif

@@ -54,6 +54,20 @@ static int64_t slot_of(const char *name, int naming, int64_t n_layer)
     return -1;
 }
 
+int qwen2_gguf_name(const char *hf_name, char *out, size_t n)
+{
+    int64_t s = slot_of(hf_name, QWEN2_NAMES_HF, (int64_t)1 << 20);
+    if (s < 0) return -1;
+    if (s < N_GLOBAL) {
+        snprintf(out, n, "%s", global_names[QWEN2_NAMES_GGUF][s]);
+    } else {
+        snprintf(out, n, "%s%lld.%s", layer_prefix[QWEN2_NAMES_GGUF],
+                 (long long)((s - N_GLOBAL) / N_PER_LAYER),
+                 layer_names[QWEN2_NAMES_GGUF][(s - N_GLOBAL) % N_PER_LAYER]);
+    }
+    return 0;
+}
+
 /* Expected shape of a slot: ne0 (n_in or length), ne1 (n_out, 1 for vectors), dimension names
  * for messages. Returns 1 for matrices, 0 for vectors. */
 static int slot_shape(const struct qwen2_hparams *hp, int64_t slot, int64_t *ne0, int64_t *ne1,

@@ -3,7 +3,7 @@
 #  1. tools/ggml_quant_check: rrm's quantize/dequantize of Q4_0..Q6_K (and Q8_0) bit for bit
 #     against the libggml-base.so that node-llama-cpp ships (quantize_row_*_ref,
 #     dequantize_row_*);
-#  2. `rrm quantize` of random F32 models (shapes whose dims suit 256-blocks, plus hd64-mha whose
+#  2. `rrm quantize` (of the GGUF file and of the HF directory) of random F32 models (shapes whose dims suit 256-blocks, plus hd64-mha whose
 #     128-wide rows exercise llama.cpp's fallbacks) to Q4_0, Q4_K_M, Q5_K_M, Q6_K: the per-tensor
 #     type mix, then llama.cpp and rrm logits over the full vocabulary on the same file. Stated
 #     tolerance per type (ratio): rrm's logit NMSE against llama.cpp at most R x llama.cpp's own
@@ -76,6 +76,13 @@ for s in $shapes; do
     if [ "$s" = k256-b ] && [ "$types" != q4_k_m ]; then
         "$MKMODEL" --shape "$s" --seed 9 --out "$d" --gguf q4_k_m --tokenizer-dir "$SHARED/data/deepseek-r1-distill-qwen-7b" >"$T/mk.log" 2>&1
         check "$s: mkmodel q4_k_m types == rrm quantize" sh -c "[ \"\$('$RRM' info -m '$d/model-q4_k_m.gguf' | grep 'tensor types')\" = \"\$('$RRM' info -m '$d/q-q4_k_m.gguf' | grep 'tensor types')\" ]"
+    fi
+    # from the Hugging Face directory (same weights, converted metadata): the same logits bits
+    if [ "$s" = "${shapes%% *}" ]; then
+        ty1=${types%% *}
+        check "$s: rrm quantize HF dir $ty1" "$RRM" quantize "$d" "$d/hf-$ty1.gguf" --type "$ty1"
+        check "$s $ty1: rrm logits from the HF-dir file" "$RRM" logits -m "$d/hf-$ty1.gguf" --ids "$ids" --out "$d/rrm-hf.f32" -t 2
+        check "$s $ty1: HF-dir and GGUF quantize give identical logits" cmp "$d/rrm-hf.f32" "$d/rrm-$ty1.f32"
     fi
     # corrupt input: a quantized file cut inside its tensor data fails to load and to
     # requantize, and a failed quantize leaves nothing behind
