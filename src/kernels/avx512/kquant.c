@@ -175,8 +175,9 @@ INLINE void scale_min(int j, const uint8_t *q, int *d, int *m)
     }
 }
 
-/* Elements i..i+31 (i % 32 == 0) of weight row p as two f32 vectors, the same bits as
- * kern_dequantize_row gives them. wt is a compile-time constant at every call site. */
+/* Elements i..i+31 (i % 32 == 0) of a Q4_0/Q4_1/Q5_0/Q5_1 weight row p as two f32 vectors,
+ * the same bits as kern_dequantize_row gives them. wt is a compile-time constant at every call
+ * site. (The k-quants go through sb_factors + grp32k.) */
 INLINE void grp32(int wt, const uint8_t *p, int64_t i, __m512 *v0, __m512 *v1)
 {
     const __m512i f = _mm512_set1_epi32(0x0f), s16 = _mm512_set1_epi32(16);
@@ -214,41 +215,44 @@ INLINE void grp32(int wt, const uint8_t *p, int64_t i, __m512 *v0, __m512 *v1)
         }
         return;
     }
-    case RRM_TYPE_Q4_K:
-    case RRM_TYPE_Q5_K: {
-        const int five = wt == RRM_TYPE_Q5_K;
-        const uint8_t *b = p + (i / 256) * (five ? 176 : 144);
-        const int j = (int)(i % 256) / 32; /* sub-block: group j / 2, low nibbles if j even */
-        const uint8_t *ql = b + (five ? 48 : 16) + 32 * (j / 2);
-        _mm_prefetch((const char *)ql + PF_BYTES, _MM_HINT_T0);
-        int sc, mn;
-        scale_min(j, b + 4, &sc, &mn);
-        const __m512 d = _mm512_set1_ps(f16_at(b) * (float)sc);
-        const __m512 m = _mm512_set1_ps(f16_at(b + 2) * (float)mn);
-        __m512i q0 = bytes16(ql), q1 = bytes16(ql + 16);
-        if (j & 1) {
-            q0 = _mm512_srli_epi32(q0, 4);
-            q1 = _mm512_srli_epi32(q1, 4);
-        } else {
-            q0 = _mm512_and_si512(q0, f);
-            q1 = _mm512_and_si512(q1, f);
-        }
-        if (five) {
-            const __m512i bit = _mm512_set1_epi32(1 << j);
-            q0 = _mm512_mask_add_epi32(q0, _mm512_test_epi32_mask(bytes16(b + 16), bit), q0, s16);
-            q1 = _mm512_mask_add_epi32(q1, _mm512_test_epi32_mask(bytes16(b + 32), bit), q1, s16);
-        }
-        *v0 = _mm512_sub_ps(_mm512_mul_ps(d, cvt_q(q0)), m);
-        *v1 = _mm512_sub_ps(_mm512_mul_ps(d, cvt_q(q1)), m);
+    default:
         return;
     }
-    default: { /* Q6_K: half h of 128, quarter k of 32 */
+}
+
+/* Per-sub-block factors of the k-quant super-block holding element i of row p: Q4_K/Q5_K
+ * ds[j] = d * scale_j, ms[j] = dmin * min_j (j < 8); Q6_K ds[j] = d * scale_j (j < 16). */
+INLINE void sb_factors(int wt, const uint8_t *p, int64_t i, float *ds, float *ms)
+{
+    if (wt == RRM_TYPE_Q6_K) {
         const uint8_t *b = p + (i / 256) * 210;
-        const int r = (int)(i % 256), h = r / 128, k = (r % 128) / 32;
-        const uint8_t *ql = b + 64 * h + 32 * (k % 2), *qh = b + 128 + 32 * h;
-        const int8_t *sc = (const int8_t *)(b + 192 + 8 * h) + 2 * k;
-        if (k == 0) _mm_prefetch((const char *)b + PF_BYTES, _MM_HINT_T0);
         const float d = f16_at(b + 208);
+        const int8_t *sc = (const int8_t *)(b + 192);
+        for (int j = 0; j < 16; j++) ds[j] = d * (float)sc[j];
+        return;
+    }
+    const uint8_t *b = p + (i / 256) * (wt == RRM_TYPE_Q5_K ? 176 : 144);
+    const float d = f16_at(b), dmin = f16_at(b + 2);
+    for (int j = 0; j < 8; j++) {
+        int sc, mn;
+        scale_min(j, b + 4, &sc, &mn);
+        ds[j] = d * (float)sc;
+        ms[j] = dmin * (float)mn;
+    }
+}
+
+/* Elements i + 32 g .. + 31 of a k-quant row (i % 256 == 0) with the factors of sb_factors;
+ * the same bits as grp32. */
+INLINE void grp32k(int wt, const uint8_t *p, int64_t i, int g, const float *ds, const float *ms,
+                   __m512 *v0, __m512 *v1)
+{
+    const __m512i f = _mm512_set1_epi32(0x0f);
+    if (wt == RRM_TYPE_Q6_K) {
+        const uint8_t *b = p + (i / 256) * 210;
+        const int h = g / 4, k = g % 4;
+        const uint8_t *ql = b + 64 * h + 32 * (k % 2), *qh = b + 128 + 32 * h;
+        if (g == 0) _mm_prefetch((const char *)b + PF_BYTES, _MM_HINT_T0);
+        if (g == 4) _mm_prefetch((const char *)b + 64 + PF_BYTES, _MM_HINT_T0);
         const __m512i t = _mm512_set1_epi32(3), s32 = _mm512_set1_epi32(32);
         __m512i a0 = bytes16(ql), a1 = bytes16(ql + 16);
         a0 = k < 2 ? _mm512_and_si512(a0, f) : _mm512_srli_epi32(a0, 4);
@@ -257,11 +261,31 @@ INLINE void grp32(int wt, const uint8_t *p, int64_t i, __m512 *v0, __m512 *v1)
         const __m512i h1 = _mm512_and_si512(_mm512_srli_epi32(bytes16(qh + 16), 2 * k), t);
         const __m512i q0 = _mm512_sub_epi32(_mm512_or_si512(a0, _mm512_slli_epi32(h0, 4)), s32);
         const __m512i q1 = _mm512_sub_epi32(_mm512_or_si512(a1, _mm512_slli_epi32(h1, 4)), s32);
-        *v0 = _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[0]), cvt_q(q0));
-        *v1 = _mm512_mul_ps(_mm512_set1_ps(d * (float)sc[1]), cvt_q(q1));
+        const int si = 8 * h + 2 * k;
+        *v0 = _mm512_mul_ps(_mm512_set1_ps(ds[si]), cvt_q(q0));
+        *v1 = _mm512_mul_ps(_mm512_set1_ps(ds[si + 1]), cvt_q(q1));
         return;
     }
+    const int five = wt == RRM_TYPE_Q5_K;
+    const uint8_t *b = p + (i / 256) * (five ? 176 : 144);
+    const uint8_t *ql = b + (five ? 48 : 16) + 32 * (g / 2);
+    if (!(g & 1)) _mm_prefetch((const char *)ql + PF_BYTES, _MM_HINT_T0);
+    __m512i q0 = bytes16(ql), q1 = bytes16(ql + 16);
+    if (g & 1) {
+        q0 = _mm512_srli_epi32(q0, 4);
+        q1 = _mm512_srli_epi32(q1, 4);
+    } else {
+        q0 = _mm512_and_si512(q0, f);
+        q1 = _mm512_and_si512(q1, f);
     }
+    if (five) {
+        const __m512i bit = _mm512_set1_epi32(1 << g), s16 = _mm512_set1_epi32(16);
+        q0 = _mm512_mask_add_epi32(q0, _mm512_test_epi32_mask(bytes16(b + 16), bit), q0, s16);
+        q1 = _mm512_mask_add_epi32(q1, _mm512_test_epi32_mask(bytes16(b + 32), bit), q1, s16);
+    }
+    const __m512 d = _mm512_set1_ps(ds[g]), m = _mm512_set1_ps(ms[g]);
+    *v0 = _mm512_sub_ps(_mm512_mul_ps(d, cvt_q(q0)), m);
+    *v1 = _mm512_sub_ps(_mm512_mul_ps(d, cvt_q(q1)), m);
 }
 
 /* Combines the 16 lanes as kern_ref_dot does: k += k+8, k += k+4, k += k+2, k += k+1. */
@@ -285,17 +309,31 @@ INLINE void tile(int wt, int ob, int rb, const uint8_t *w, size_t row_bytes, con
 #pragma GCC unroll 4
         for (int r = 0; r < rb; r++) acc[o][r] = _mm512_setzero_ps();
     }
-    for (int64_t i = 0; i < n; i += 32) {
-        __m512 w0[OB], w1[OB];
+    const int kq = wt == RRM_TYPE_Q4_K || wt == RRM_TYPE_Q5_K || wt == RRM_TYPE_Q6_K;
+    for (int64_t i = 0; i < n; i += kq ? 256 : 32) {
+        /* k-quants: the per-sub-block factors of this super-block, once per row (the same
+         * f32 products ref computes: f16 d times the integer scale) */
+        float ds[OB][16], ms[OB][8];
+        if (kq) {
 #pragma GCC unroll 4
-        for (int o = 0; o < ob; o++) grp32(wt, w + (size_t)o * row_bytes, i, &w0[o], &w1[o]);
-#pragma GCC unroll 4
-        for (int r = 0; r < rb; r++) {
-            const __m512 x0 = _mm512_loadu_ps(x + r * ldx + i), x1 = _mm512_loadu_ps(x + r * ldx + i + 16);
+            for (int o = 0; o < ob; o++) sb_factors(wt, w + (size_t)o * row_bytes, i, ds[o], ms[o]);
+        }
+        for (int g = 0; g < (kq ? 8 : 1); g++) {
+            __m512 w0[OB], w1[OB];
 #pragma GCC unroll 4
             for (int o = 0; o < ob; o++) {
-                acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(w0[o], x0));
-                acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(w1[o], x1));
+                if (kq) grp32k(wt, w + (size_t)o * row_bytes, i, g, ds[o], ms[o], &w0[o], &w1[o]);
+                else grp32(wt, w + (size_t)o * row_bytes, i, &w0[o], &w1[o]);
+            }
+            const int64_t ig = i + 32 * g;
+#pragma GCC unroll 4
+            for (int r = 0; r < rb; r++) {
+                const __m512 x0 = _mm512_loadu_ps(x + r * ldx + ig), x1 = _mm512_loadu_ps(x + r * ldx + ig + 16);
+#pragma GCC unroll 4
+                for (int o = 0; o < ob; o++) {
+                    acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(w0[o], x0));
+                    acc[o][r] = _mm512_add_ps(acc[o][r], _mm512_mul_ps(w1[o], x1));
+                }
             }
         }
     }
