@@ -87,6 +87,9 @@ for s in $shapes; do
         check "$s: rrm quantize HF dir $ty1" "$RRM" quantize "$d" "$d/hf-$ty1.gguf" --type "$ty1"
         check "$s $ty1: rrm logits from the HF-dir file" "$RRM" logits -m "$d/hf-$ty1.gguf" --ids "$ids" --out "$d/rrm-hf.f32" -t 2
         check "$s $ty1: HF-dir and GGUF quantize give identical logits" cmp "$d/rrm-hf.f32" "$d/rrm-$ty1.f32"
+        # the model on the ref kernels: the same bits as the default (AVX-512 where available)
+        check "$s $ty1: ref kernels" env RRM_KERNELS=ref "$RRM" logits -m "$d/q-$ty1.gguf" --ids "$ids" --out "$d/rrm-ref.f32" -t 2
+        check "$s $ty1: ref and default kernels give identical logits" cmp "$d/rrm-ref.f32" "$d/rrm-$ty1.f32"
     fi
     # corrupt input: a quantized file cut inside its tensor data fails to load and to
     # requantize, and a failed quantize leaves nothing behind
