@@ -5,6 +5,8 @@
  * multiply-add) and GB/s of weights read. Timings only, no pass/fail (STYLE.md §7).
  *   build/bin/bench_kernels [--threads N] [--shapes 0.5b|7b|all] [--rows 1,16] [--sets ref,avx512]
  *                           [--types f32,f16,bf16,q8_0] [--min-time S] [--calls N]
+ *   --types also takes q4_0,q4_1,q5_0,q5_1,q4_K,q5_K,q6_K (k-quants skip the 896-wide 0.5b
+ *   ffn_up, whose rows are not a multiple of 256). GB/s counts the quantized bytes read.
  * The kernel sets are run in alternation, so drift on a shared machine hits them alike.
  */
 #include "kernels/kernels.h"
@@ -93,8 +95,12 @@ int main(int argc, char **argv)
         int64_t n_in, n_out;
     } shp[] = {{"0.5b", "ffn_up 896x4864", 896, 4864},    {"0.5b", "ffn_down 4864x896", 4864, 896},
                {"7b", "ffn_up 3584x18944", 3584, 18944}, {"7b", "ffn_down 18944x3584", 18944, 3584}};
-    const int tys[] = {RRM_TYPE_F32, RRM_TYPE_F16, RRM_TYPE_BF16, RRM_TYPE_Q8_0};
-    const char *tyn[] = {"f32", "f16", "bf16", "q8_0"};
+    const int tys[] = {RRM_TYPE_F32,  RRM_TYPE_F16,  RRM_TYPE_BF16, RRM_TYPE_Q8_0,
+                       RRM_TYPE_Q4_0, RRM_TYPE_Q4_1, RRM_TYPE_Q5_0, RRM_TYPE_Q5_1,
+                       RRM_TYPE_Q4_K, RRM_TYPE_Q5_K, RRM_TYPE_Q6_K};
+    const char *tyn[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1",
+                         "q5_0", "q5_1", "q4_K", "q5_K", "q6_K"};
+    const int n_tys = (int)(sizeof tys / sizeof tys[0]);
     const int row_opts[] = {1, 2, 4, 8, 16, 32, 64, 128, 512};
     const struct rrm_kernels *ks[2] = {kern_select("ref"), kern_select("avx512")};
     rrm_err err = {0};
@@ -113,10 +119,10 @@ int main(int argc, char **argv)
         float *wrow = malloc((size_t)ni * 4), *x = malloc((size_t)(512 * ni) * 4);
         float *y = malloc((size_t)(512 * no) * 4), *scr = malloc((size_t)(threads * 4 * ni) * 4);
         for (int64_t i = 0; i < 512 * ni; i++) x[i] = rrm_rng_float(&rng) - 0.5f;
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < n_tys; t++) {
             if (!has(types, tyn[t])) continue;
             size_t rb;
-            rrm_row_bytes(tys[t], ni, &rb);
+            if (rrm_row_bytes(tys[t], ni, &rb) != RRM_OK) continue; /* n_in % 256 for k-quants */
             uint8_t *w = rrm_alloc_aligned(rb * (size_t)no);
             if (!wrow || !x || !y || !scr || !w) {
                 fprintf(stderr, "bench_kernels: out of memory\n");

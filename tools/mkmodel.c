@@ -6,18 +6,20 @@
  * The same seed and shape always give byte-identical files: every tensor draws from its own RNG
  * seeded from (seed, tensor name), so the order of writing does not matter.
  *
- *   mkmodel --shape tiny --seed 1 --out DIR [--gguf f32,f16,bf16,q8_0] [--hf-dtype f32|f16|bf16]
+ *   mkmodel --shape tiny --seed 1 --out DIR [--gguf f32,f16,bf16,q8_0,q4_k_m,...] [--hf-dtype f32|f16|bf16]
  *           [--shards N] [--tokenizer-dir D] [--rope-theta X] [--n-layer N] ...
  *   mkmodel --list
  *
  * Weights: embeddings N(0, 1); matrices N(0, 1/sqrt(fan_in)); the output head 3/sqrt(n_embd) so
  * that random logits are spread enough for stable greedy tests; norms 1 + 0.1 N; biases 0.1 N.
- * GGUF: 1-D tensors stay F32 (as llama.cpp does); a 2-D tensor whose rows are not a multiple of
- * the quantized block falls back to F16 (llama.cpp's quantize falls back too).
+ * GGUF: per-tensor types follow `rrm quantize` (llama.cpp's mix rules, src/model/quantize.c:
+ * 1-D tensors stay F32, output head Q6_K for quantized types, Q4_K_M/Q5_K_M bumps, fallbacks);
+ * where llama.cpp would refuse (rows not a multiple of a 32-block) the tensor is written F16.
  */
 #include "core/core.h"
 #include "formats/formats.h"
 #include "kernels/kernels.h"
+#include "model/qwen2.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -40,6 +42,8 @@ static const struct shape shapes[] = {
     {"hd12-gqa7", 84, 7, 1, 96, 2, 0, 1000000.0, "head_dim 12, GQA 7, odd rows (q8_0 falls back)"},
     {"hd64-mha", 128, 2, 2, 256, 2, 0, 10000.0, "head_dim 64, GQA 1 (MHA)"},
     {"hd128-gqa2", 256, 2, 1, 384, 2, 1, 1000000.0, "head_dim 128, GQA 2, tied"},
+    {"k256-a", 256, 4, 2, 512, 2, 0, 10000.0, "all dims multiples of 256 (k-quants), head_dim 64"},
+    {"k256-b", 256, 2, 1, 768, 3, 1, 1000000.0, "multiples of 256, head_dim 128, GQA 2, tied"},
     {"qwen2.5-0.5b", 896, 14, 2, 4864, 24, 1, 1000000.0, "Qwen2.5-0.5B / R1-distill-1.5B-like"},
     {"rrm-7b", 3584, 28, 4, 18944, 28, 0, 10000.0, "RRM-7B (DeepSeek-R1-Distill-Qwen-7B)"},
 };
@@ -281,152 +285,21 @@ done:
 
 /* ---- GGUF ---- */
 
-/* llama.cpp's general.file_type numbers (enum llama_ftype). */
-static uint32_t file_type_of(int type)
-{
-    switch (type) {
-    case RRM_TYPE_F32: return 0;
-    case RRM_TYPE_F16: return 1;
-    case RRM_TYPE_Q8_0: return 7;
-    case RRM_TYPE_BF16: return 32;
-    default: return 0;
-    }
-}
-
-/* Writes the tokenizer.ggml.* keys llama.cpp reads for a "gpt2" (byte-level BPE) vocabulary,
- * the way convert_hf_to_gguf.py does for Qwen2 / DeepSeek-R1-distill: tokens in id order padded
- * with "[PADn]" (type 5, unused) up to the embedding rows, token types 1 normal / 3 control
- * (special added token) / 4 user-defined (other added token), merges as "a b" strings. */
-static int tok_meta_arrays(json_t *tj, int64_t n_vocab, const char **tokens, size_t *lens,
-                           int32_t *types, char *pads, rrm_err *err)
-{
-    json_t *vocab = json_object_get(json_object_get(tj, "model"), "vocab");
-    json_t *added = json_object_get(tj, "added_tokens");
-    if (!json_is_object(vocab) || !json_is_array(added))
-        return rrm_errf(err, RRM_E_FORMAT, "mkmodel: tokenizer.json lacks model.vocab or "
-                                           "added_tokens");
-    const char *key;
-    json_t *val;
-    json_object_foreach(vocab, key, val) {
-        json_int_t id = json_integer_value(val);
-        if (!json_is_integer(val) || id < 0 || id >= n_vocab)
-            return rrm_errf(err, RRM_E_FORMAT, "mkmodel: vocab id of '%s' out of range", key);
-        tokens[id] = key;
-        lens[id] = strlen(key);
-        types[id] = 1;
-    }
-    size_t i;
-    json_array_foreach(added, i, val) {
-        json_t *jid = json_object_get(val, "id"), *jc = json_object_get(val, "content");
-        json_int_t id = json_integer_value(jid);
-        if (!json_is_integer(jid) || !json_is_string(jc) || id < 0 || id >= n_vocab)
-            return rrm_errf(err, RRM_E_FORMAT, "mkmodel: bad added_tokens[%zu]", i);
-        tokens[id] = json_string_value(jc);
-        lens[id] = json_string_length(jc);
-        types[id] = json_is_true(json_object_get(val, "special")) ? 3 : 4;
-    }
-    for (int64_t id = 0; id < n_vocab; id++) {
-        if (tokens[id]) continue;
-        char *p = pads + id * 32;
-        snprintf(p, 32, "[PAD%lld]", (long long)id);
-        tokens[id] = p;
-        lens[id] = strlen(p);
-        types[id] = 5;
-    }
-    return RRM_OK;
-}
-
-static int tok_meta_merges(struct gguf_writer *w, json_t *tj, rrm_err *err)
-{
-    json_t *merges = json_object_get(json_object_get(tj, "model"), "merges");
-    if (!json_is_array(merges))
-        return rrm_errf(err, RRM_E_FORMAT, "mkmodel: tokenizer.json lacks model.merges");
-    size_t n = json_array_size(merges), i;
-    const char **m = rrm_calloc(n ? n : 1, sizeof *m);
-    size_t *ml = rrm_calloc(n ? n : 1, sizeof *ml);
-    struct rrm_str joined = {0};
-    int rc = (m && ml) ? RRM_OK : RRM_E_NOMEM;
-    size_t *offs = rrm_calloc(n ? n : 1, sizeof *offs);
-    if (!offs) rc = RRM_E_NOMEM;
-    json_t *v;
-    /* A merge is "a b" or ["a", "b"]: both become "a b". Offsets first: the buffer moves. */
-    json_array_foreach(merges, i, v) {
-        if (rc != RRM_OK) break;
-        offs[i] = joined.len;
-        if (json_is_string(v)) {
-            rc = rrm_str_append(&joined, json_string_value(v), json_string_length(v));
-        } else if (json_is_array(v) && json_array_size(v) == 2 &&
-                   json_is_string(json_array_get(v, 0)) && json_is_string(json_array_get(v, 1))) {
-            json_t *a = json_array_get(v, 0), *b = json_array_get(v, 1);
-            rc = rrm_str_append(&joined, json_string_value(a), json_string_length(a));
-            if (rc == RRM_OK) rc = rrm_str_append(&joined, " ", 1);
-            if (rc == RRM_OK)
-                rc = rrm_str_append(&joined, json_string_value(b), json_string_length(b));
-        } else {
-            rc = rrm_errf(err, RRM_E_FORMAT, "mkmodel: bad merges[%zu]", i);
-            break;
-        }
-        ml[i] = joined.len - offs[i];
-    }
-    if (rc == RRM_OK) {
-        for (i = 0; i < n; i++) m[i] = joined.p + offs[i];
-        rc = gguf_w_arr_str(w, "tokenizer.ggml.merges", m, ml, (int64_t)n, err);
-    } else if (rc == RRM_E_NOMEM) {
-        rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory for merges");
-    }
-    rrm_str_free(&joined);
-    rrm_free(offs);
-    rrm_free(m);
-    rrm_free(ml);
-    return rc;
-}
-
+/* The tokenizer keys from the shared tokenizer directory (DeepSeek-R1-distill ids). */
 static int mk_tokenizer_meta(struct gguf_writer *w, const char *tok_dir, int64_t n_vocab,
                              rrm_err *err)
 {
     char *tpath = rrm_path_join(tok_dir, "tokenizer.reconstructed.json");
     char *cpath = rrm_path_join(tok_dir, "tokenizer_config.json");
-    json_t *tj = NULL, *cj = NULL;
-    const char **tokens = rrm_calloc((size_t)n_vocab, sizeof *tokens);
-    size_t *lens = rrm_calloc((size_t)n_vocab, sizeof *lens);
-    int32_t *types = rrm_calloc((size_t)n_vocab, sizeof *types);
-    char *pads = rrm_calloc((size_t)n_vocab, 32);
-    int rc = (tpath && cpath && tokens && lens && types && pads)
-                 ? RRM_OK
-                 : rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
-    if (rc == RRM_OK) rc = rrm_json_load_file(&tj, tpath, (size_t)1 << 28, err);
-    if (rc == RRM_OK) rc = rrm_json_load_file(&cj, cpath, (size_t)1 << 24, err);
-    if (rc == RRM_OK) rc = tok_meta_arrays(tj, n_vocab, tokens, lens, types, pads, err);
-    json_t *tmpl = cj ? json_object_get(cj, "chat_template") : NULL;
-    if (rc == RRM_OK &&
-        ((rc = gguf_w_str(w, "tokenizer.ggml.model", "gpt2", 4, err)) ||
-         (rc = gguf_w_str(w, "tokenizer.ggml.pre", "deepseek-r1-qwen", 16, err)) ||
-         (rc = gguf_w_arr_str(w, "tokenizer.ggml.tokens", tokens, lens, n_vocab, err)) ||
-         (rc = gguf_w_arr(w, "tokenizer.ggml.token_type", GGUF_T_INT32, types, n_vocab, err)) ||
-         (rc = tok_meta_merges(w, tj, err)) ||
-         (rc = gguf_w_u32(w, "tokenizer.ggml.bos_token_id", 151646, err)) ||
-         (rc = gguf_w_u32(w, "tokenizer.ggml.eos_token_id", 151643, err)) ||
-         (rc = gguf_w_u32(w, "tokenizer.ggml.padding_token_id", 151643, err)) ||
-         (rc = gguf_w_bool(w, "tokenizer.ggml.add_bos_token", 1, err)) ||
-         (rc = gguf_w_bool(w, "tokenizer.ggml.add_eos_token", 0, err))))
-        goto done;
-    if (rc == RRM_OK && json_is_string(tmpl))
-        rc = gguf_w_str(w, "tokenizer.chat_template", json_string_value(tmpl),
-                        json_string_length(tmpl), err);
-done:
-    json_decref(tj);
-    json_decref(cj);
+    int rc = tpath && cpath ? qwen2_gguf_tokenizer_meta(w, tpath, cpath, n_vocab, 151646, 151643, err)
+                            : rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
     rrm_free(tpath);
     rrm_free(cpath);
-    rrm_free(tokens);
-    rrm_free(lens);
-    rrm_free(types);
-    rrm_free(pads);
     return rc;
 }
 
-static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int type,
-                      rrm_err *err)
+static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n,
+                      const struct qwen2_qmix *mix, rrm_err *err)
 {
     const struct shape *s = &o->s;
     struct gguf_writer *w = NULL;
@@ -439,23 +312,31 @@ static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int
         rc = rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
         goto done;
     }
+    /* the config.json values (write_config), as rrm quantize reads them from an HF dir */
+    struct hf_config hc = {.hidden_size = s->n_embd, .intermediate_size = s->n_ff,
+                           .num_hidden_layers = s->n_layer, .num_attention_heads = s->n_head,
+                           .num_key_value_heads = s->n_head_kv, .max_position_embeddings = o->n_ctx,
+                           .head_dim = s->n_embd / s->n_head, .rope_theta = s->rope_theta,
+                           .rms_norm_eps = o->rms_eps};
     if ((rc = gguf_w_str(w, "general.architecture", "qwen2", 5, err)) ||
         (rc = gguf_w_str(w, "general.name", name, strlen(name), err)) ||
-        (rc = gguf_w_u32(w, "general.file_type", file_type_of(type), err)) ||
-        (type == RRM_TYPE_Q8_0 && (rc = gguf_w_u32(w, "general.quantization_version", 2, err))) ||
-        (rc = gguf_w_u32(w, "qwen2.context_length", (uint32_t)o->n_ctx, err)) ||
-        (rc = gguf_w_u32(w, "qwen2.embedding_length", (uint32_t)s->n_embd, err)) ||
-        (rc = gguf_w_u32(w, "qwen2.block_count", (uint32_t)s->n_layer, err)) ||
-        (rc = gguf_w_u32(w, "qwen2.feed_forward_length", (uint32_t)s->n_ff, err)) ||
-        (rc = gguf_w_u32(w, "qwen2.attention.head_count", (uint32_t)s->n_head, err)) ||
-        (rc = gguf_w_u32(w, "qwen2.attention.head_count_kv", (uint32_t)s->n_head_kv, err)) ||
-        (rc = gguf_w_f32(w, "qwen2.rope.freq_base", (float)s->rope_theta, err)) ||
-        (rc = gguf_w_f32(w, "qwen2.attention.layer_norm_rms_epsilon", (float)o->rms_eps, err)) ||
+        (rc = gguf_w_u32(w, "general.file_type", mix->ftype, err)) ||
+        (qwen2_qmix_quantized(mix) && (rc = gguf_w_u32(w, "general.quantization_version", 2, err))) ||
+        (rc = qwen2_gguf_hparams_meta(w, &hc, err)) ||
         (rc = mk_tokenizer_meta(w, o->tok_dir, o->n_vocab, err)))
         goto done;
+    const char **names = rrm_calloc((size_t)n + 1, sizeof *names);
+    if (!names) {
+        rc = rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) names[i] = t[i].gguf_name;
+    struct qwen2_qstate st;
+    qwen2_qstate_init(&st, names, n);
+    rrm_free(names);
     for (int64_t i = 0; i < n; i++) {
-        int tt = t[i].n_dims == 1 ? RRM_TYPE_F32 : type;
-        if (t[i].ne[0] % rrm_type_block(tt) != 0) tt = RRM_TYPE_F16;
+        int tt = qwen2_quant_type(mix, &st, t[i].gguf_name, t[i].n_dims, t[i].ne[0], RRM_TYPE_F32);
+        if (tt < 0) tt = RRM_TYPE_F16;
         size_t nbytes;
         bufs[i] = convert(t[i].data, t[i].ne[0] * t[i].ne[1], tt, &nbytes);
         if (!bufs[i]) {
@@ -466,7 +347,10 @@ static int write_gguf(const struct opts *o, struct gen_tensor *t, int64_t n, int
         if (rc != RRM_OK) goto done;
     }
     char fname[64];
-    snprintf(fname, sizeof fname, "model-%s.gguf", rrm_type_name(type));
+    size_t k = (size_t)snprintf(fname, sizeof fname, "model-");
+    for (const char *c = mix->name; *c && k + 6 < sizeof fname; c++)
+        fname[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    snprintf(fname + k, sizeof fname - k, ".gguf");
     char *path = rrm_path_join(o->out, fname);
     rc = path ? gguf_writer_write(w, path, err)
               : rrm_errf(err, RRM_E_NOMEM, "mkmodel: out of memory");
@@ -492,7 +376,7 @@ static int parse_type(const char *s)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: mkmodel --shape NAME --seed S --out DIR [--gguf f32,f16,bf16,q8_0]\n"
+            "usage: mkmodel --shape NAME --seed S --out DIR [--gguf f32,f16,bf16,q8_0,q4_k_m,...]\n"
             "               [--hf-dtype f32|f16|bf16] [--shards N] [--tokenizer-dir DIR]\n"
             "               [--n-embd N --n-head N --n-head-kv N --n-ff N --n-layer N]\n"
             "               [--tied 0|1] [--rope-theta X] [--n-ctx N] [--rms-eps X]\n"
@@ -638,13 +522,13 @@ int main(int argc, char **argv)
     snprintf(types, sizeof types, "%s", o.gguf_types);
     for (char *tok = strtok(types, ","); rc == RRM_OK && tok; tok = strtok(NULL, ",")) {
         if (strcmp(tok, "none") == 0) continue;
-        int type = parse_type(tok);
-        if (type < 0) {
-            fprintf(stderr, "mkmodel: unknown GGUF type '%s' (f32, f16, bf16, q8_0)\n", tok);
+        const struct qwen2_qmix *mix = qwen2_qmix_find(tok);
+        if (!mix) {
+            fprintf(stderr, "mkmodel: unknown GGUF type '%s' (%s)\n", tok, qwen2_qmix_names());
             gen_free(t, n);
             return 2;
         }
-        rc = write_gguf(&o, t, n, type, &err);
+        rc = write_gguf(&o, t, n, mix, &err);
     }
     gen_free(t, n);
     if (rc != RRM_OK) {

@@ -20,6 +20,7 @@ int cli_eval(int argc, char **argv);
 int cli_eval_merge(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_detokenize(int argc, char **argv);
+int cli_quantize(int argc, char **argv);
 
 /* Strict parsers: print an error naming the flag and return -1 on bad text. */
 int cli_int(const char *flag, const char *v, long long lo, long long hi, long long *out);

@@ -18,6 +18,7 @@ static const struct cli_cmd commands[] = {
     {"template", cli_template, "render chat messages with the model's chat template"},
     {"tokenize", cli_tokenize, "text -> token ids (one line, space-separated)"},
     {"detokenize", cli_detokenize, "token ids -> text, exactly, no added newline"},
+    {"quantize", cli_quantize, "rewrite a GGUF with another weight type (Q8_0, Q4_K_M, ...)"},
 };
 
 static void usage(FILE *f)

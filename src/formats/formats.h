@@ -122,6 +122,17 @@ int gguf_w_tensor(struct gguf_writer *w, const char *name, int type, int n_dims,
                   const int64_t *ne, const void *data, size_t nbytes, int copy, rrm_err *err);
 /* Writes version 3 with `general.alignment` (default 32 when no such key was set). */
 int gguf_writer_write(struct gguf_writer *w, const char *path, rrm_err *err);
+/* A tensor whose nbytes of data are produced while the file is written (streaming conversion:
+ * one tensor in memory at a time). Same checks as gguf_w_tensor. */
+int gguf_w_tensor_deferred(struct gguf_writer *w, const char *name, int type, int n_dims,
+                           const int64_t *ne, size_t nbytes, rrm_err *err);
+/* Fills buf (nbytes, writer-owned, reused) with the data of tensor i (insertion order);
+ * returns RRM_OK or an error (with err set), which aborts the write. */
+typedef int (*gguf_fill_fn)(void *user, int64_t i, void *buf, size_t nbytes, rrm_err *err);
+/* gguf_writer_write calling fill for each deferred tensor in file order. Written to a temp
+ * file and renamed: on any error no file is left at path. */
+int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn fill,
+                           void *user, rrm_err *err);
 
 /* ---- safetensors (https://github.com/huggingface/safetensors) ---- */
 

@@ -14,9 +14,10 @@ struct gguf_wtensor {
     char *name;
     int type, n_dims;
     int64_t ne[FMT_MAX_DIMS];
-    const void *data; /* borrowed, or == owned */
+    const void *data; /* borrowed, or == owned; NULL for a deferred tensor */
     void *owned;
     size_t nbytes;
+    int deferred; /* data produced by the fill callback at write time */
 };
 
 struct gguf_writer {
@@ -297,6 +298,18 @@ int gguf_w_tensor(struct gguf_writer *w, const char *name, int type, int n_dims,
     return RRM_OK;
 }
 
+int gguf_w_tensor_deferred(struct gguf_writer *w, const char *name, int type, int n_dims,
+                           const int64_t *ne, size_t nbytes, rrm_err *err)
+{
+    static const uint8_t none = 0;
+    int rc = gguf_w_tensor(w, name, type, n_dims, ne, &none, nbytes, 0, err);
+    if (rc == RRM_OK) {
+        w->t[w->n_t - 1].data = NULL;
+        w->t[w->n_t - 1].deferred = 1;
+    }
+    return rc;
+}
+
 static size_t pad_to(uint64_t pos, uint32_t align)
 {
     return (size_t)((align - pos % align) % align);
@@ -304,9 +317,28 @@ static size_t pad_to(uint64_t pos, uint32_t align)
 
 int gguf_writer_write(struct gguf_writer *w, const char *path, rrm_err *err)
 {
+    return gguf_writer_write_fill(w, path, NULL, NULL, err);
+}
+
+int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn fill,
+                           void *user, rrm_err *err)
+{
+    size_t big = 0;
+    for (int64_t i = 0; i < w->n_t; i++) {
+        if (w->t[i].deferred && w->t[i].nbytes > big) big = w->t[i].nbytes;
+        if (w->t[i].deferred && !fill)
+            return rrm_errf(err, RRM_E_INVAL, "gguf writer: tensor '%s' has no data and no fill "
+                            "callback", w->t[i].name);
+    }
+    void *buf = big ? rrm_malloc(big) : NULL;
+    if (big && !buf)
+        return rrm_errf(err, RRM_E_NOMEM, "gguf writer: out of memory (%zu bytes)", big);
     struct fmt_out o;
     int rc = fmt_out_open(&o, path, err);
-    if (rc) return rc;
+    if (rc) {
+        rrm_free(buf);
+        return rc;
+    }
     fmt_out_write(&o, "GGUF", 4);
     fmt_out_u32(&o, 3);
     fmt_out_u64(&o, (uint64_t)w->n_t);
@@ -325,8 +357,18 @@ int gguf_writer_write(struct gguf_writer *w, const char *path, rrm_err *err)
     }
     fmt_out_zeros(&o, pad_to(o.pos, w->alignment));
     for (int64_t i = 0; i < w->n_t; i++) {
-        fmt_out_write(&o, w->t[i].data, w->t[i].nbytes);
+        const void *data = w->t[i].data;
+        if (w->t[i].deferred) {
+            if ((rc = fill(user, i, buf, w->t[i].nbytes, err)) != RRM_OK) {
+                rrm_free(buf);
+                fmt_out_close(&o, 0, NULL); /* removes the temp file: nothing half-written */
+                return rc;
+            }
+            data = buf;
+        }
+        fmt_out_write(&o, data, w->t[i].nbytes);
         fmt_out_zeros(&o, pad_to(w->t[i].nbytes, w->alignment));
     }
+    rrm_free(buf);
     return fmt_out_close(&o, 1, err);
 }

@@ -12,7 +12,8 @@
  *   increasing i (mul then add, no FMA), then lanes are combined pairwise (k += k+8, k += k+4,
  *   k += k+2, k += k+1). It does not depend on the batch size or the thread count.
  *   matmul: every weight row is first dequantized exactly to f32 (F16, BF16 and Q8_0 d*q are all
- *   exact in f32), then y = dot(w_row, x_row) (+ bias). So a matmul over F16/BF16/Q8_0 weights is
+ *   exact in f32; the 4/5/6-bit types give the f32 bits of ggml's dequantize_row_*), then
+ *   y = dot(w_row, x_row) (+ bias). So a matmul over F16/BF16/Q8_0 weights is
  *   bit-identical to an F32 matmul over the dequantized weights.
  */
 #ifndef RRM_KERNELS_H
@@ -21,13 +22,24 @@
 #include "core/core.h"
 
 /* Quantizes n floats into dst, bit-exact with ggml's quantize_row_*_ref. n must be a multiple
- * of the type's block. Types: F32, F16, BF16, Q8_0 (others: RRM_E_UNSUPPORTED). */
+ * of the type's block (RRM_E_INVAL otherwise). Types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0,
+ * Q5_1, Q4_K, Q5_K, Q6_K (others: RRM_E_UNSUPPORTED). */
 int kern_quantize_row(int type, const float *src, void *dst, int64_t n);
 /* Dequantizes n elements of `type` into dst. Same types as above. */
 int kern_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
-/* 1 for the weight types matmul accepts (F32, F16, BF16, Q8_0). */
+/* 1 for the weight types matmul accepts (F32, F16, BF16, Q8_0 and the kern_kq_type ones). */
 int kern_matmul_type_ok(int type);
+
+/* The 4/5/6-bit types of ref/kquant.c: Q4_0, Q4_1, Q5_0, Q5_1 (32 per block), Q4_K, Q5_K, Q6_K
+ * (256 per block). kern_kq_type says 1 for them. The block functions take whole blocks
+ * (n_blocks * rrm_type_block(type) elements); the row functions above check n. */
+int kern_kq_type(int type);
+void kern_kq_quantize(int type, const float *x, uint8_t *y, int64_t n_blocks);
+void kern_kq_dequantize(int type, const uint8_t *x, float *y, int64_t n_blocks);
+/* 6-bit scale *d and min *m of sub-block j (0..7) of a Q4_K/Q5_K block's 12 scale bytes q
+ * (ggml's get_scale_min_k4). */
+void kern_kq_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m);
 
 /* One matrix product y[r][o] = sum_i W[o][i] * x[r][i] (+ bias[o]) for r < n_rows, o < n_out.
  * W: n_out rows of n_in elements of `wtype`, row stride rrm_row_bytes(wtype, n_in); F32 rows must
@@ -97,6 +109,11 @@ void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, in
 void kern_avx512_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 void kern_avx512_rope(float *x, int64_t n_head, int64_t head_dim, const float *cs,
                       const float *sn);
+/* The kern_kq_type weights (avx512/kquant.c): outputs [lo, hi) of kern_avx512_matmul, rows
+ * dequantized into scratch (4 * n_in floats) then the F32 path; and the vector dequantizer
+ * (the same f32 bits as kern_dequantize_row; n a multiple of the block). */
+void kern_avx512_matmul_kq(const struct kern_matmul *a, float *scratch, int64_t lo, int64_t hi);
+void kern_avx512_dequantize_kq(int type, const void *src, float *dst, int64_t n);
 void kern_avx512_add(float *y, const float *x, int64_t n);
 void kern_avx512_axpy(float *y, float a, const float *x, int64_t n);
 

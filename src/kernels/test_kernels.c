@@ -96,8 +96,8 @@ static void test_q8_0_blocks(void)
     CHECK(y[0] == dv * -127.0f && y[1] == dv * 64.0f && y[3] == 0.0f);
     /* n not a multiple of 32; unsupported type */
     CHECK_EQ(kern_quantize_row(RRM_TYPE_Q8_0, x, q, 31), RRM_E_INVAL);
-    CHECK_EQ(kern_quantize_row(RRM_TYPE_Q4_K, x, q, 256), RRM_E_UNSUPPORTED);
-    CHECK_EQ(kern_dequantize_row(RRM_TYPE_Q4_0, q, y, 32), RRM_E_UNSUPPORTED);
+    CHECK_EQ(kern_quantize_row(RRM_TYPE_Q2_K, x, q, 256), RRM_E_UNSUPPORTED);
+    CHECK_EQ(kern_dequantize_row(RRM_TYPE_Q3_K, q, y, 256), RRM_E_UNSUPPORTED);
 }
 
 static void test_half_rows(void)
@@ -217,7 +217,7 @@ static void test_matmul_types(void)
         CHECK_MSG(err < (types[t] == RRM_TYPE_F16 ? 1e-2 : 0.2), "%s err %g",
                   rrm_type_name(types[t]), err);
     }
-    CHECK(kern_matmul_type_ok(RRM_TYPE_Q8_0) && !kern_matmul_type_ok(RRM_TYPE_Q4_K));
+    CHECK(kern_matmul_type_ok(RRM_TYPE_Q8_0) && !kern_matmul_type_ok(RRM_TYPE_Q2_K));
 }
 
 static void test_rmsnorm_rope(void)

@@ -79,9 +79,9 @@ struct rrm_model {
 /* Builds a model from a table of tensors (borrowed: the data must outlive the model, or be
  * handed over with qwen2_model_own) and hyper-parameters. Binds every tensor by name under
  * `naming`, checks every shape against hp (RRM_E_FORMAT naming the tensor, the expected and the
- * found shape; `hp_what` says where hp came from, e.g. "config.json"), every type (matrices
- * F32/F16/BF16/Q8_0, vectors F32/F16/BF16, else RRM_E_UNSUPPORTED), reports missing tensors
- * (RRM_E_FORMAT) and logs unexpected extra tensors as warnings (they are ignored). Norms and
+ * found shape; `hp_what` says where hp came from, e.g. "config.json"), every type (matrices:
+ * kern_matmul_type_ok, i.e. F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K; vectors
+ * F32/F16/BF16; else RRM_E_UNSUPPORTED), reports missing tensors (RRM_E_FORMAT) and logs unexpected extra tensors as warnings (they are ignored). Norms and
  * biases are converted once to f32 copies owned by the model. An absent output head is tied to
  * token_embd. `source` is "gguf" or "safetensors". p may be NULL. */
 int qwen2_model_from_tensors(rrm_model **out, const struct qwen2_hparams *hp,
@@ -90,5 +90,58 @@ int qwen2_model_from_tensors(rrm_model **out, const struct qwen2_hparams *hp,
                              const rrm_model_params *p, rrm_err *err);
 /* Makes the model own a file object: close_fn(src) runs in rrm_model_free. */
 void qwen2_model_own(rrm_model *m, void *src, void (*close_fn)(void *));
+
+/* The qwen2.* hyper-parameter keys (context_length .. layer_norm_rms_epsilon, key_length
+ * when head_dim != n_embd / n_head) from c (gguf_meta.c). */
+int qwen2_gguf_hparams_meta(struct gguf_writer *w, const struct hf_config *c, rrm_err *err);
+
+/* The GGUF name (llama.cpp's, e.g. "blk.3.attn_q.weight") of a Hugging Face Qwen2 tensor name
+ * into out (n bytes); -1 for names that are not part of Qwen2. */
+int qwen2_gguf_name(const char *hf_name, char *out, size_t n);
+
+/* Writes the tokenizer.ggml.* keys llama.cpp reads for a byte-level BPE ("gpt2") vocabulary
+ * from tokenizer.json (tokens padded with "[PADn]" up to n_vocab rows, token types, merges),
+ * bos/eos/padding ids (skipped when < 0), add_bos true, and tokenizer.chat_template from
+ * tokenizer_config.json when it has one (gguf_meta.c). Errors: RRM_E_IO, RRM_E_FORMAT. */
+int qwen2_gguf_tokenizer_meta(struct gguf_writer *w, const char *tokenizer_json,
+                              const char *tokenizer_config, int64_t n_vocab, int64_t bos,
+                              int64_t eos, rrm_err *err);
+
+/* ---- quantization (quantize.c): llama.cpp's file types and per-tensor mix rules ---- */
+
+/* A target: name ("Q4_K_M"), llama.cpp's general.file_type (enum llama_ftype) and base type. */
+struct qwen2_qmix {
+    const char *name;
+    uint32_t ftype;
+    int base;
+};
+/* The mix named `name` (case-insensitive), or NULL; qwen2_qmix_names lists them. */
+const struct qwen2_qmix *qwen2_qmix_find(const char *name);
+/* 1 for the quantized mixes (they get general.quantization_version 2). */
+int qwen2_qmix_quantized(const struct qwen2_qmix *mix);
+const char *qwen2_qmix_names(void);
+/* Counters of llama.cpp's quantize_state_impl: attn_v / ffn_down tensors seen so far and in
+ * total, and whether the file has its own output.weight. Init from all tensor names. */
+struct qwen2_qstate {
+    int64_t n_attn_v, n_ffn_down, i_attn_v, i_ffn_down;
+    int has_output;
+};
+void qwen2_qstate_init(struct qwen2_qstate *s, const char *const *names, int64_t n);
+/* Type of tensor `name` (ne0 columns) under `mix`, calls in file order (updates s); src_type
+ * for tensors that keep theirs; -1 when n_in fits no type (llama.cpp refuses too). */
+int qwen2_quant_type(const struct qwen2_qmix *mix, struct qwen2_qstate *s, const char *name,
+                     int n_dims, int64_t ne0, int src_type);
+/* Converts GGUF `in` to GGUF `out` under `mix` (see quantize.c), streaming tensor by tensor,
+ * written atomically. progress (may be NULL) gets input bytes done/total. Errors: those of
+ * gguf_open, RRM_E_UNSUPPORTED (a tensor that cannot be converted), RRM_E_IO, RRM_E_NOMEM,
+ * RRM_E_CANCELLED. */
+int qwen2_quantize_gguf(const char *in, const char *out, const struct qwen2_qmix *mix,
+                        rrm_progress_cb progress, void *user, rrm_err *err);
+/* The same from a Hugging Face directory (config.json, safetensors single or sharded,
+ * tokenizer.json, tokenizer_config.json): the GGUF metadata convert_hf_to_gguf.py writes for
+ * Qwen2 (qwen2.* hyper-parameters, tokenizer.ggml.*, chat template), tensors renamed to GGUF
+ * names, 1-D tensors as F32, a tied lm_head dropped. */
+int qwen2_quantize_hf(const char *dir, const char *out, const struct qwen2_qmix *mix,
+                      rrm_progress_cb progress, void *user, rrm_err *err);
 
 #endif

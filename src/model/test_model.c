@@ -519,10 +519,10 @@ static void test_binding_errors(void)
     CHECK(strstr(err.msg, "appears twice") != NULL);
     /* unsupported types */
     int w = find_t(&tm, "model.layers.0.mlp.up_proj.weight");
-    tm.t[w].type = RRM_TYPE_Q4_K;
+    tm.t[w].type = RRM_TYPE_Q2_K;
     CHECK_EQ(qwen2_model_from_tensors(&m, &hp, tm.t, tm.n, QWEN2_NAMES_HF, NULL, "x", NULL, &err),
              RRM_E_UNSUPPORTED);
-    CHECK_MSG(strstr(err.msg, "q4_K") && strstr(err.msg, "up_proj"), "%s", err.msg);
+    CHECK_MSG(strstr(err.msg, "q2_K") && strstr(err.msg, "up_proj"), "%s", err.msg);
     tm.t[w].type = RRM_TYPE_F16; /* right type, wrong byte count */
     CHECK_EQ(qwen2_model_from_tensors(&m, &hp, tm.t, tm.n, QWEN2_NAMES_HF, NULL, "x", NULL, &err),
              RRM_E_FORMAT);

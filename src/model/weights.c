@@ -54,6 +54,20 @@ static int64_t slot_of(const char *name, int naming, int64_t n_layer)
     return -1;
 }
 
+int qwen2_gguf_name(const char *hf_name, char *out, size_t n)
+{
+    int64_t s = slot_of(hf_name, QWEN2_NAMES_HF, (int64_t)1 << 20);
+    if (s < 0) return -1;
+    if (s < N_GLOBAL) {
+        snprintf(out, n, "%s", global_names[QWEN2_NAMES_GGUF][s]);
+    } else {
+        snprintf(out, n, "%s%lld.%s", layer_prefix[QWEN2_NAMES_GGUF],
+                 (long long)((s - N_GLOBAL) / N_PER_LAYER),
+                 layer_names[QWEN2_NAMES_GGUF][(s - N_GLOBAL) % N_PER_LAYER]);
+    }
+    return 0;
+}
+
 /* Expected shape of a slot: ne0 (n_in or length), ne1 (n_out, 1 for vectors), dimension names
  * for messages. Returns 1 for matrices, 0 for vectors. */
 static int slot_shape(const struct qwen2_hparams *hp, int64_t slot, int64_t *ne0, int64_t *ne1,
@@ -115,7 +129,7 @@ static int check_tensor(const struct qwen2_hparams *hp, int64_t slot, const stru
         return rrm_errf(err, RRM_E_UNSUPPORTED,
                         "model: tensor '%s' has type %s; %s must be f32, f16, bf16%s", t->name,
                         rrm_type_name(t->type), mat ? "matrices" : "norms and biases",
-                        mat ? " or q8_0" : "");
+                        mat ? ", q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K or q6_K" : "");
     size_t row, total;
     int rc = rrm_row_bytes(t->type, ne0, &row);
     if (rc != RRM_OK || !rrm_mul_size(&total, row, (size_t)ne1) || total != t->nbytes || !t->data)
@@ -187,7 +201,10 @@ static int bind_mat(rrm_model *m, struct qwen2_mat *w, const struct fmt_tensor *
     w->n_in = t->ne[0];
     w->n_out = t->ne[1];
     rrm_row_bytes(t->type, w->n_in, &w->row_bytes);
-    size_t align = t->type == RRM_TYPE_F32 ? 4 : t->type == RRM_TYPE_Q8_0 ? 1 : 2;
+    /* block types are read byte-wise (memcpy / unaligned loads): any alignment */
+    size_t align = t->type == RRM_TYPE_F32                               ? 4
+                   : t->type == RRM_TYPE_F16 || t->type == RRM_TYPE_BF16 ? 2
+                                                                         : 1;
     w->data = t->data;
     if ((uintptr_t)t->data % align == 0) return RRM_OK;
     void *c = rrm_alloc_aligned(t->nbytes);

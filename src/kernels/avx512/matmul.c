@@ -330,6 +330,10 @@ void kern_avx512_matmul(const struct kern_matmul *a, float *scratch, int ith, in
     size_t rb_bytes;
     rrm_split(a->n_out, ith, nth, &lo, &hi);
     if (lo >= hi || rrm_row_bytes(a->wtype, a->n_in, &rb_bytes) != RRM_OK) return;
+    if (kern_kq_type(a->wtype)) { /* 4/5/6-bit types: avx512/kquant.c */
+        kern_avx512_matmul_kq(a, scratch, lo, hi);
+        return;
+    }
     /* Blocked when it pays (measured on Zen 4): Q8_0 as soon as weights are used by more than
      * one row tile (dequantized once instead of per tile); other types from 17 rows on, where
      * the activations of the fused path stop fitting L2 (prefill). */

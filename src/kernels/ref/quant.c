@@ -3,7 +3,7 @@
  * reference code (ggml/src/ggml-quants.c quantize_row_q8_0_ref / dequantize_row_q8_0,
  * ggml.c ggml_fp32_to_fp16_row / ggml_fp32_to_bf16_row_ref). block_q8_0 is 34 bytes: an f16
  * scale d then 32 int8 q, x = d * q (ggml-common.h). Blocks are read with memcpy, so rows need
- * no alignment here.
+ * no alignment here. Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K are in kquant.c.
  */
 #include "kernels/kernels.h"
 
@@ -73,7 +73,10 @@ int kern_quantize_row(int type, const float *src, void *dst, int64_t n)
         quantize_q8_0(src, d, n);
         return RRM_OK;
     default:
-        return RRM_E_UNSUPPORTED;
+        if (!kern_kq_type(type)) return RRM_E_UNSUPPORTED;
+        if (n % rrm_type_block(type)) return RRM_E_INVAL;
+        kern_kq_quantize(type, src, d, n / rrm_type_block(type));
+        return RRM_OK;
     }
 }
 
@@ -104,12 +107,15 @@ int kern_dequantize_row(int type, const void *src, float *dst, int64_t n)
         dequantize_q8_0(s, dst, n);
         return RRM_OK;
     default:
-        return RRM_E_UNSUPPORTED;
+        if (!kern_kq_type(type)) return RRM_E_UNSUPPORTED;
+        if (n % rrm_type_block(type)) return RRM_E_INVAL;
+        kern_kq_dequantize(type, s, dst, n / rrm_type_block(type));
+        return RRM_OK;
     }
 }
 
 int kern_matmul_type_ok(int type)
 {
     return type == RRM_TYPE_F32 || type == RRM_TYPE_F16 || type == RRM_TYPE_BF16 ||
-           type == RRM_TYPE_Q8_0;
+           type == RRM_TYPE_Q8_0 || kern_kq_type(type);
 }
